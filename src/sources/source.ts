@@ -1,0 +1,83 @@
+// The one interface every identity source implements. Sources know nothing of the policy,
+// NetBox or HTTP serving: they turn credentials or a redirect into an Identity.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Attributes, Identity, Logger, SourceKind } from '../types.js';
+
+/** Source-private state kept in the gateway session (tokens, DN...). Must be JSON-serialisable. */
+export type SourceState = Record<string, unknown>;
+
+export interface SignInResult {
+  identity: Identity;
+  /** Kept in the session and handed back to refresh()/endSession(). */
+  state: SourceState;
+}
+
+export interface SourceContext {
+  /** The client's address as the gateway determined it (trusted proxies applied). */
+  clientIp: string;
+  signal?: AbortSignal;
+}
+
+export interface SessionInfo {
+  sessionId: string;
+  identity: Identity;
+  state: SourceState;
+  startedAt: number;
+  clientIp: string;
+}
+
+export type SessionEndCause = 'logout' | 'expired' | 'revoked' | 'denied';
+
+export interface SourceDeps {
+  logger: Logger;
+  /** Swappable in tests; defaults to the global fetch. */
+  fetch?: typeof fetch;
+  /** Milliseconds since the epoch; swappable in tests. */
+  now?: () => number;
+}
+
+interface SourceBase {
+  readonly id: string;
+  readonly kind: SourceKind;
+  readonly displayName: string;
+  /**
+   * Pure: the Identity this source would produce from these attributes (claims, RADIUS
+   * attributes, AV pairs, LDAP entry). Sign-in and `netbox-gate explain` both go through it,
+   * so what explain prints is what sign-in decides.
+   */
+  identityFromAttributes(attrs: Attributes): Identity;
+  /**
+   * Optional: look the user up again (refresh token, LDAP search, Graph) so group changes and
+   * revocations take effect without a new sign-in. Throws GateError ERR_AUTH_REJECTED when the
+   * user is no longer valid; ERR_SOURCE_UNAVAILABLE when the source cannot be asked now.
+   */
+  refresh?(state: SourceState, ctx: SourceContext): Promise<SignInResult>;
+  onSessionStart?(session: SessionInfo): Promise<void>;
+  onSessionEnd?(session: SessionInfo, cause: SessionEndCause): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Username + password checked by the source (RADIUS, TACACS+, LDAP). */
+export interface PasswordSource extends SourceBase {
+  readonly flow: 'password';
+  /** Throws GateError ERR_AUTH_REJECTED for bad credentials, ERR_SOURCE_UNAVAILABLE when no server answers. */
+  authenticate(username: string, password: string, ctx: SourceContext): Promise<SignInResult>;
+}
+
+/** Browser redirect to an identity provider and back (OIDC). */
+export interface RedirectSource extends SourceBase {
+  readonly flow: 'redirect';
+  beginSignIn(redirectUri: string): Promise<{ authorizationUrl: string; pending: SourceState }>;
+  completeSignIn(callbackUrl: URL, pending: SourceState, redirectUri: string, ctx: SourceContext): Promise<SignInResult>;
+  /** Where to send the browser to end the IdP session, if the provider supports it. */
+  endSessionUrl?(state: SourceState, postLogoutRedirectUri: string): string | undefined;
+}
+
+/** Identity asserted by a trusted proxy in front of the gateway (oauth2-proxy, Pomerium, authentik outpost). */
+export interface ProxySource extends SourceBase {
+  readonly flow: 'proxy';
+  /** null when the request carries no identity for this source or comes from an untrusted address. */
+  identify(req: { remoteAddress: string; headers: IncomingHttpHeaders }, ctx: SourceContext): Promise<SignInResult | null>;
+}
+
+export type Source = PasswordSource | RedirectSource | ProxySource;

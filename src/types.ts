@@ -1,0 +1,77 @@
+// Shared value types: what a source delivers (Identity) and what the policy decides (Decision).
+// No I/O and no imports from the rest of the tree, so every layer can use them.
+
+export type SourceKind = 'oidc' | 'radius' | 'tacacs' | 'ldap' | 'upstream';
+
+/** A JSON-like attribute value as a source delivers it (claims, RADIUS attributes, AV pairs). */
+export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
+export type Attributes = { [key: string]: AttributeValue };
+
+/**
+ * An authenticated person as one source sees them, before any policy.
+ * `groups` is the source's raw list (claims, RADIUS Class/AVPair roles, TACACS+ roles, LDAP groups);
+ * it never reaches NetBox directly: only groups the policy maps do.
+ */
+export interface Identity {
+  sourceId: string;
+  sourceKind: SourceKind;
+  /** Stable id at the source (OIDC `sub`, LDAP DN, or the user name for AAA). */
+  subject: string;
+  username: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  groups: string[];
+  /** Everything else the policy may match on (claims, attributes, AV pairs). Never secrets. */
+  attributes: Attributes;
+}
+
+export type RuleEffect = 'allow' | 'deny' | 'grant';
+
+export interface TraceEntry {
+  rule: string;
+  effect: RuleEffect;
+  /** Human-readable reasons this rule matched, e.g. `group "developer" = "developer"`. */
+  matched: string[];
+  groups: string[];
+  superuser: boolean;
+  staff: boolean;
+}
+
+export type DenyReason = 'denied_by_rule' | 'no_allow_rule' | 'no_username';
+
+export interface Decision {
+  allowed: boolean;
+  sourceId: string;
+  username: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  /** Sorted, de-duplicated NetBox group names. Empty when not allowed. */
+  groups: string[];
+  superuser: boolean;
+  /** Only meaningful for NetBox < 4.5, which still had is_staff. */
+  staff: boolean;
+  trace: TraceEntry[];
+  reasonCode?: DenyReason;
+  reason?: string;
+}
+
+/** The slice of pino's logger the code uses, so tests can pass a recorder. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: object): Logger;
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};

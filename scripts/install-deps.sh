@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the demo need on a fresh Debian machine of this kind.
+# Each component has its own scripts/deps/<name>.sh (idempotent, fast when already installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+if [ ! -f /var/lib/apt/periodic/netbox-gate-updated ] || [ -n "$(find /var/lib/apt/periodic/netbox-gate-updated -mmin +720 2>/dev/null)" ]; then
+  echo "[deps] apt-get update"
+  apt-get update -qq
+  mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/netbox-gate-updated
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[deps] npm ci"
+  npm ci --no-audit --no-fund
+fi
+for f in scripts/deps/*.sh; do
+  echo "[deps] $f"
+  bash "$f"
+done

@@ -1,0 +1,98 @@
+// The whole config file as zod schemas (strict: unknown keys are errors). One section per
+// concern; each source kind brings its own schema from src/sources/<kind>/config.ts.
+import { z } from 'zod';
+import { policySchema } from '../policy/schema.js';
+import { oidcSourceSchema } from '../sources/oidc/config.js';
+import { duration, hostPort, httpUrl } from './common.js';
+
+/** Header names we inject: letters, digits and hyphens only (gunicorn drops `_`). */
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'use letters, digits and "-" only: gunicorn drops headers with "_" and Django maps "_" and "-" to the same name');
+
+const cidr = z.string().refine((s) => {
+  const [addr, bits, ...rest] = s.split('/');
+  if (rest.length > 0 || !addr) return false;
+  const v4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(addr);
+  const v6 = addr.includes(':');
+  if (!v4 && !v6) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return Number.isInteger(n) && n >= 0 && n <= (v4 ? 32 : 128);
+}, 'expected an IP address or CIDR block such as 10.0.0.0/8');
+
+export const serverSchema = z.strictObject({
+  listen: hostPort(8080).prefault('127.0.0.1:8080'),
+  /** The URL users type; cookies, redirects and the OIDC callback derive from it. */
+  publicUrl: httpUrl,
+  tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+  /** Peers whose X-Forwarded-For/-Proto/-Host are believed (a TLS terminator, a load balancer). */
+  trustedProxies: z.array(cidr).default([]),
+  /** Reserved prefix for the gateway's own pages; NetBox has no URL starting with a dot. */
+  pathPrefix: z.string().regex(/^\/\.[a-z0-9-]+$/, 'must look like "/.netbox-gate"').default('/.netbox-gate'),
+});
+
+export const netboxSchema = z.strictObject({
+  url: httpUrl,
+  /** Major.minor; below 4.5 NetBox still has is_staff (REMOTE_AUTH_STAFF_GROUPS). */
+  version: z.string().regex(/^\d+\.\d+$/, 'expected major.minor such as "4.7"').default('4.7'),
+  headers: z
+    .strictObject({
+      user: headerName.default('X-Remote-User'),
+      email: headerName.default('X-Remote-User-Email'),
+      firstName: headerName.default('X-Remote-User-First-Name'),
+      lastName: headerName.default('X-Remote-User-Last-Name'),
+      groups: headerName.default('X-Remote-User-Groups'),
+    })
+    .prefault({}),
+  /** NetBox's REMOTE_AUTH_GROUP_SEPARATOR; NetBox does not trim around it. */
+  groupSeparator: z.string().min(1).default('|'),
+  /** The group the gateway sends for superusers; listed in REMOTE_AUTH_SUPERUSER_GROUPS. */
+  superuserGroup: z.string().min(1).max(150).default('netbox-gate-superusers'),
+  staffGroup: z.string().min(1).max(150).default('netbox-gate-staff'),
+  sessionCookie: z.string().min(1).default('sessionid'),
+  csrfCookie: z.string().min(1).default('csrftoken'),
+  logoutPath: z.string().startsWith('/').default('/logout/'),
+  loginPath: z.string().startsWith('/').default('/login/'),
+  timeout: duration.prefault('120s'),
+});
+
+export const sessionsSchema = z.strictObject({
+  cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('netbox_gate'),
+  idleTimeout: duration.prefault('8h'),
+  absoluteTimeout: duration.prefault('24h'),
+  store: z.strictObject({ type: z.literal('memory') }).prefault({ type: 'memory' }),
+});
+
+const limit = z.strictObject({ attempts: z.number().int().min(1), window: duration });
+export const signInSchema = z.strictObject({
+  rateLimit: z
+    .strictObject({
+      perUser: limit.prefault({ attempts: 5, window: '5m' }),
+      perAddress: limit.prefault({ attempts: 30, window: '5m' }),
+    })
+    .prefault({}),
+});
+
+export const loggingSchema = z.strictObject({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+/** Every source kind's schema; a kind's folder adds itself here and in sources/factory.ts. */
+export const sourceSchemas = [oidcSourceSchema] as const;
+
+export const sourceSchema = z.discriminatedUnion('kind', sourceSchemas);
+
+export const configSchema = z.strictObject({
+  server: serverSchema,
+  netbox: netboxSchema,
+  sessions: sessionsSchema.prefault({}),
+  signIn: signInSchema.prefault({}),
+  logging: loggingSchema.prefault({}),
+  sources: z.array(sourceSchema).min(1, 'configure at least one identity source'),
+  policy: policySchema,
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type SourceConfig = z.output<typeof sourceSchema>;

@@ -28,8 +28,6 @@ export const oidcSourceSchema = z.strictObject({
   userinfo: z.boolean().default(true),
   /** End the IdP session too on sign-out, where the provider advertises end_session_endpoint. */
   endIdpSession: z.boolean().default(true),
-  /** Extra audiences accepted in the ID token besides clientId. */
-  extraAudiences: z.array(z.string().min(1)).optional(),
   /** Permit an http:// issuer (local demo and tests only). Named so it stands out in review. */
   insecureAllowHttpIssuer: z.boolean().default(false),
   timeout: duration.prefault('10s'),

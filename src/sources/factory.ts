@@ -1,0 +1,17 @@
+// Builds the runtime Source for each configured entry. The switch is exhaustive: a new kind
+// that is added to the config schema but not here fails to compile.
+import type { ResolvedSourceConfig } from '../config/load.js';
+import { createOidcSource } from './oidc/index.js';
+import type { Source, SourceDeps } from './source.js';
+
+export function createSource(cfg: ResolvedSourceConfig, deps: SourceDeps): Source {
+  const d: SourceDeps = { ...deps, logger: deps.logger.child({ source: cfg.id }) };
+  switch (cfg.kind) {
+    case 'oidc':
+      return createOidcSource(cfg, d);
+    default: {
+      const never: never = cfg.kind;
+      throw new TypeError(`ERR_INVALID_ARG_VALUE: unknown source kind ${String(never)}`);
+    }
+  }
+}

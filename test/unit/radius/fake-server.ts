@@ -1,0 +1,51 @@
+// A scriptable RADIUS peer on 127.0.0.1 for unit tests, built on our codec: records every
+// datagram it receives and answers with whatever the test's handler returns (or stays silent).
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import type { Logger } from '../../../src/types.js';
+import { decodePacket, type RawPacket } from '../../../src/sources/radius/packet.js';
+
+export type Handler = (req: RawPacket, from: RemoteInfo, reply: (bytes: Buffer, via?: Socket) => void) => void;
+
+export interface FakeServer {
+  port: number;
+  address: string;
+  received: RawPacket[];
+  close(): Promise<void>;
+}
+
+export async function startFakeServer(handler?: Handler): Promise<FakeServer> {
+  const socket = createSocket('udp4');
+  const received: RawPacket[] = [];
+  socket.on('message', (msg, from) => {
+    const req = decodePacket(msg);
+    received.push(req);
+    handler?.(req, from, (bytes, via = socket) => via.send(bytes, from.port, from.address));
+  });
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  return {
+    port: socket.address().port,
+    address: '127.0.0.1',
+    received,
+    close: () => new Promise<void>((r) => socket.close(() => r())),
+  };
+}
+
+export interface LogRecord {
+  level: string;
+  obj: object;
+  msg?: string;
+}
+
+export function recordingLogger(records: LogRecord[] = []): Logger & { records: LogRecord[] } {
+  const make = (bindings: object): Logger & { records: LogRecord[] } => ({
+    records,
+    debug: (obj, msg) => void records.push({ level: 'debug', obj: { ...bindings, ...obj }, msg }),
+    info: (obj, msg) => void records.push({ level: 'info', obj: { ...bindings, ...obj }, msg }),
+    warn: (obj, msg) => void records.push({ level: 'warn', obj: { ...bindings, ...obj }, msg }),
+    error: (obj, msg) => void records.push({ level: 'error', obj: { ...bindings, ...obj }, msg }),
+    child: (b) => make({ ...bindings, ...b }),
+  });
+  return make({});
+}

@@ -1,0 +1,43 @@
+// The TACACS+ identity source (RFC 8907): PAP or ASCII login against Cisco ISE, tac_plus or ACS,
+// then an authorization REQUEST whose AV pairs (role, priv-lvl, ...) become groups and attributes.
+import type { Attributes, Identity } from '../../types.js';
+import type { PasswordSource, SignInResult, SourceContext, SourceDeps } from '../source.js';
+import { TacacsClient } from './client.js';
+import type { TacacsSourceConfig } from './config.js';
+import { identityFromAvPairs, identityFromExplainInput, type IdentityOptions } from './identity.js';
+
+export type { TacacsSourceConfig, TacacsSourceInput } from './config.js';
+export { tacacsSourceSchema } from './config.js';
+
+export function createTacacsSource(config: TacacsSourceConfig, deps: SourceDeps): PasswordSource {
+  const logger = deps.logger.child({ source: config.id, kind: 'tacacs' });
+  const client = new TacacsClient(config, logger, deps.now ?? Date.now);
+  const identityOptions: IdentityOptions = {
+    id: config.id,
+    rolePairs: config.rolePairs,
+    roleSeparator: config.roleSeparator,
+    privLvlGroupPrefix: config.privLvlGroupPrefix,
+    profile: config.profile,
+  };
+
+  return {
+    id: config.id,
+    kind: 'tacacs',
+    flow: 'password',
+    displayName: config.displayName ?? 'TACACS+',
+
+    identityFromAttributes(attrs: Attributes): Identity {
+      return identityFromExplainInput(attrs, identityOptions);
+    },
+
+    async authenticate(username: string, password: string, ctx: SourceContext): Promise<SignInResult> {
+      const result = await client.login(username, password, ctx.clientIp, ctx.signal);
+      // Same path as explain: the reply's pairs go through identityFromAvPairs and nothing else.
+      const identity = identityFromAvPairs(username, result.av, identityOptions);
+      logger.info({ user: username, server: result.server, groups: identity.groups }, 'TACACS+ sign-in accepted');
+      return { identity, state: { server: result.server } };
+    },
+
+    close: () => client.close(),
+  };
+}

@@ -11,16 +11,24 @@ export interface FakeServer {
   port: number;
   address: string;
   received: RawPacket[];
+  /** Requests the handler refused (e.g. failed verification). */
+  errors: unknown[];
   close(): Promise<void>;
 }
 
 export async function startFakeServer(handler?: Handler): Promise<FakeServer> {
   const socket = createSocket('udp4');
   const received: RawPacket[] = [];
+  const errors: unknown[] = [];
   socket.on('message', (msg, from) => {
-    const req = decodePacket(msg);
-    received.push(req);
-    handler?.(req, from, (bytes, via = socket) => via.send(bytes, from.port, from.address));
+    try {
+      const req = decodePacket(msg);
+      received.push(req);
+      handler?.(req, from, (bytes, via = socket) => via.send(bytes, from.port, from.address));
+    } catch (err) {
+      // Like a real server: a request that does not verify gets no answer.
+      errors.push(err);
+    }
   });
   socket.bind(0, '127.0.0.1');
   await once(socket, 'listening');
@@ -28,6 +36,7 @@ export async function startFakeServer(handler?: Handler): Promise<FakeServer> {
     port: socket.address().port,
     address: '127.0.0.1',
     received,
+    errors,
     close: () => new Promise<void>((r) => socket.close(() => r())),
   };
 }

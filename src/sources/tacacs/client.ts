@@ -62,7 +62,7 @@ class Session {
   async send(body: Buffer, minor: number): Promise<{ body: AuthenReply | AuthorReply; flags: number }> {
     if (this.seq > 253) throw protocolError('session ran out of sequence numbers');
     // Only the first packet of a connection may ask for single-connection mode (RFC 8907 §4.3).
-    const askSingle = this.cfg.singleConnection && this.seq === 1 && this.conn.sessions === 0;
+    const askSingle = this.cfg.singleConnection && this.conn.packetsSent === 0;
     const header = {
       version: (MAJOR_VERSION << 4) | minor,
       type: this.type,
@@ -103,10 +103,10 @@ export class TacacsClient {
     for (const server of this.serverOrder()) {
       const name = serverName(server);
       try {
-        const result = await this.onServer(server, signal, async (conn) => {
-          await this.authenticate(conn, username, password, remAddr, signal);
+        const result = await this.onServer(server, signal, async (next) => {
+          await this.authenticate(await next(), username, password, remAddr, signal);
           if (!this.cfg.authorization.enabled) return { server: name, av: [] };
-          return { server: name, ...(await this.authorize(conn, username, remAddr, signal)) };
+          return { server: name, ...(await this.authorize(await next(), username, remAddr, signal)) };
         });
         this.heldUntil.delete(name);
         return result;
@@ -137,32 +137,55 @@ export class TacacsClient {
     return live.length > 0 ? live : [...this.cfg.servers];
   }
 
-  private async onServer<T>(server: Server, signal: AbortSignal | undefined, fn: (conn: TacacsConnection) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn against one server. fn calls `next()` for the connection of each new session: the
+   * same connection when the server agreed to single-connection mode, else a fresh one (RFC 8907
+   * §4.3: without that agreement the connection ends with the session).
+   */
+  private async onServer<T>(server: Server, signal: AbortSignal | undefined, fn: (next: () => Promise<TacacsConnection>) => Promise<T>): Promise<T> {
     const name = serverName(server);
     const reused = this.takeIdle(name);
     if (reused) {
       try {
-        return await this.runOn(name, reused, fn);
+        return await this.runOn(name, server, reused, signal, fn);
       } catch (err) {
         // A kept connection the server has since closed is no sign the server is down: retry fresh.
         if (!(err instanceof NetworkFailure)) throw err;
         this.logger.debug({ server: name, reason: err.reason }, 'TACACS+ kept connection dropped, reconnecting');
       }
     }
-    const conn = await TacacsConnection.open({ host: server.host, port: server.port, timeoutMs: this.cfg.timeout, signal });
-    return this.runOn(name, conn, fn);
+    return this.runOn(name, server, undefined, signal, fn);
   }
 
-  private async runOn<T>(name: string, conn: TacacsConnection, fn: (conn: TacacsConnection) => Promise<T>): Promise<T> {
+  private async runOn<T>(
+    name: string,
+    server: Server,
+    first: TacacsConnection | undefined,
+    signal: AbortSignal | undefined,
+    fn: (next: () => Promise<TacacsConnection>) => Promise<T>,
+  ): Promise<T> {
+    let current = first;
+    let used = false;
+    const next = async (): Promise<TacacsConnection> => {
+      if (current && (!used || (current.singleConnect && current.usable))) {
+        used = true;
+        return current;
+      }
+      current?.close();
+      current = await TacacsConnection.open({ host: server.host, port: server.port, timeoutMs: this.cfg.timeout, signal });
+      used = true;
+      return current;
+    };
     let ok = false;
     try {
-      const out = await fn(conn);
+      const out = await fn(next);
       ok = true;
       return out;
     } finally {
-      conn.sessions++;
-      if (ok && conn.singleConnect && conn.usable && !this.idle.has(name)) this.keepIdle(name, conn);
-      else conn.close();
+      if (current) {
+        if (ok && current.singleConnect && current.usable && !this.idle.has(name)) this.keepIdle(name, current);
+        else current.close();
+      }
     }
   }
 

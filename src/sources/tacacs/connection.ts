@@ -28,8 +28,8 @@ export class TacacsConnection {
   private wake: (() => void) | undefined;
   /** Set once the server agreed to single-connection mode on this connection. */
   singleConnect = false;
-  /** Sessions completed on this connection (single-connection mode may run several). */
-  sessions = 0;
+  /** Packets written; only the very first may ask for single-connection mode. */
+  packetsSent = 0;
 
   private constructor(
     private readonly socket: Socket,
@@ -75,6 +75,7 @@ export class TacacsConnection {
   async exchange(packet: Buffer, expect: ReplyExpectation, signal?: AbortSignal): Promise<Buffer> {
     if (this.failure) throw this.failure;
     if (this.buffer.length > 0) throw new GateError('ERR_SOURCE_PROTOCOL', 'TACACS+ reply dropped: server sent data nobody asked for');
+    this.packetsSent++;
     this.socket.write(packet);
     const head = await this.read(HEADER_LEN, signal);
     // Checked before the body is awaited, so a lying length cannot make us wait or buffer.

@@ -9,6 +9,7 @@ import { compilePolicy, referencedSources, type CompiledPolicy } from '../policy
 import { applyPreset } from '../sources/oidc/presets.js';
 import type { ResolvedOidcConfig } from '../sources/oidc/config.js';
 import { configSchema, type ParsedConfig, type SourceConfig } from './schema.js';
+import { policySchema } from '../policy/schema.js';
 
 export type ResolvedSourceConfig = Exclude<SourceConfig, { kind: 'oidc' }> | ResolvedOidcConfig;
 
@@ -75,7 +76,7 @@ function resolveRefs(loc: Located, env: NodeJS.ProcessEnv, issues: ConfigIssue[]
           const v = env[name];
           if (v === undefined) {
             issues.push(issueAt(loc, path, `environment variable ${name} is not set`));
-            return '';
+            return _m; // keep the reference so the field is not also reported as empty
           }
           return v;
         }
@@ -84,7 +85,7 @@ function resolveRefs(loc: Located, env: NodeJS.ProcessEnv, issues: ConfigIssue[]
           return readFileSync(resolve(baseDir, name), 'utf8').replace(/\r?\n$/, '');
         } catch (err) {
           issues.push(issueAt(loc, path, `cannot read secret file ${name}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`));
-          return '';
+          return _m;
         }
       });
     }
@@ -130,9 +131,17 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   }
   const issues: ConfigIssue[] = [];
   resolveRefs(loc, env, issues);
-  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError([...issues, ...zodIssues(loc, parsed.error)]);
+    // Still check the policy on its own so one run lists its problems too.
+    const extra: ConfigIssue[] = [];
+    const pol = policySchema.safeParse(raw.policy);
+    if (pol.success) {
+      const sep = typeof (raw.netbox as { groupSeparator?: unknown } | undefined)?.groupSeparator === 'string' ? String((raw.netbox as { groupSeparator: string }).groupSeparator) : '|';
+      for (const iss of compilePolicy(pol.data, { groupSeparator: sep }).issues) extra.push(issueAt(loc, iss.path.split('.'), iss.message));
+    }
+    throw new ConfigError([...issues, ...zodIssues(loc, parsed.error), ...extra]);
   }
   const cfg = parsed.data;
 

@@ -1,0 +1,189 @@
+// The `netbox-gate` command: serve, check, explain, netbox-config. Errors reach the user as
+// messages with field paths and lines, never stack traces.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { configPath, loadConfigFile, type GateConfig } from '../config/load.js';
+import { ConfigError, formatConfigIssue, GateError } from '../errors.js';
+import { createGateway } from '../gateway/server.js';
+import { renderNetboxSettings } from '../netbox/settings.js';
+import { decide } from '../policy/evaluate.js';
+import { createSource } from '../sources/factory.js';
+import { createMemoryStore } from '../store/memory.js';
+import type { Attributes, Decision, Logger } from '../types.js';
+import { silentLogger } from '../types.js';
+
+const USAGE = `Usage: netbox-gate <command> [options]
+
+Commands:
+  serve          run the gateway (SIGHUP reloads the config)
+  check          validate a config file; prints every problem as path: message (file:line)
+  explain        show the policy decision for an identity: --source ID --claims FILE.json [--json]
+  netbox-config  print the matching NetBox settings: [--format python|env]
+
+Options:
+  --config PATH  config file (default: $NETBOX_GATE_CONFIG or ./netbox-gate.yaml)
+  -h, --help     this help
+`;
+
+class UsageError extends Error {}
+
+function out(s: string) {
+  process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+}
+function err(s: string) {
+  process.stderr.write(s.endsWith('\n') ? s : s + '\n');
+}
+
+function load(flag: string | undefined): GateConfig {
+  return loadConfigFile(configPath(flag));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '-h' || command === '--help' || command === 'help') {
+    out(USAGE);
+    return command ? 0 : 2;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      source: { type: 'string' },
+      claims: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      format: { type: 'string', default: 'python' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    out(USAGE);
+    return 0;
+  }
+  switch (command) {
+    case 'check': {
+      const cfg = load(values.config);
+      const rules = cfg.policy.rules.length;
+      out(`${cfg.file}: OK (${cfg.sources.length} source${cfg.sources.length === 1 ? '' : 's'}: ${cfg.sources.map((s) => `${s.id} [${s.kind}]`).join(', ')}; ${rules} polic${rules === 1 ? 'y rule' : 'y rules'})`);
+      return 0;
+    }
+    case 'netbox-config': {
+      if (values.format !== 'python' && values.format !== 'env') throw new UsageError('--format must be python or env');
+      out(renderNetboxSettings(load(values.config), values.format));
+      return 0;
+    }
+    case 'explain':
+      return explain(values);
+    case 'serve':
+      return serve(values.config);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+async function explain(values: { config?: string | undefined; source?: string | undefined; claims?: string | undefined; json?: boolean | undefined }): Promise<number> {
+  if (!values.source) throw new UsageError('explain needs --source ID');
+  if (!values.claims) throw new UsageError('explain needs --claims FILE.json');
+  const cfg = load(values.config);
+  const sc = cfg.sources.find((s) => s.id === values.source);
+  if (!sc) throw new UsageError(`no source with id "${values.source}" in ${cfg.file} (have: ${cfg.sources.map((s) => s.id).join(', ')})`);
+  let claims: Attributes;
+  try {
+    const text = values.claims === '-' ? readFileSync(0, 'utf8') : readFileSync(values.claims, 'utf8');
+    const parsed: unknown = JSON.parse(text);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the file must hold one JSON object');
+    claims = parsed as Attributes;
+  } catch (e) {
+    throw new UsageError(`cannot read claims from ${values.claims}: ${(e as Error).message}`);
+  }
+  const source = createSource(sc, { logger: silentLogger });
+  let decision: Decision;
+  try {
+    const identity = source.identityFromAttributes(claims);
+    decision = decide(cfg.policy, identity);
+  } catch (e) {
+    if (!(e instanceof GateError)) throw e;
+    decision = { allowed: false, sourceId: sc.id, username: '', groups: [], superuser: false, staff: false, trace: [], reason: e.message };
+  } finally {
+    await source.close();
+  }
+  if (values.json) {
+    const o: Record<string, unknown> = {
+      allowed: decision.allowed,
+      source: decision.sourceId,
+      username: decision.username,
+      groups: decision.groups,
+      superuser: decision.superuser,
+      staff: decision.staff,
+      trace: decision.trace,
+    };
+    if (decision.email) o.email = decision.email;
+    if (decision.reason) o.reason = decision.reason;
+    out(JSON.stringify(o, null, 2));
+    return 0;
+  }
+  const lines = [
+    `source:        ${decision.sourceId} (${sc.kind})`,
+    `user:          ${decision.username || '(none)'}`,
+    `decision:      ${decision.allowed ? 'ALLOWED' : `DENIED: ${decision.reason}`}`,
+  ];
+  if (decision.allowed) {
+    lines.push(`netbox groups: ${decision.groups.length ? decision.groups.join(', ') : '(none)'}`, `superuser:     ${decision.superuser ? 'yes' : 'no'}`);
+  }
+  lines.push(decision.trace.length ? 'rules matched:' : 'rules matched: none');
+  for (const t of decision.trace) {
+    const gives = [...t.groups.map((g) => `group "${g}"`), ...(t.superuser ? ['superuser'] : []), ...(t.staff ? ['staff'] : [])];
+    lines.push(`  - ${t.rule} (${t.effect})${gives.length ? ` gives ${gives.join(', ')}` : ''}`);
+    for (const m of t.matched) lines.push(`      because ${m}`);
+  }
+  out(lines.join('\n'));
+  return 0;
+}
+
+async function serve(flag: string | undefined): Promise<number> {
+  const file = configPath(flag);
+  const cfg = loadConfigFile(file);
+  const logger = pino({ level: cfg.logging.level, base: { service: 'netbox-gate' } }) as unknown as Logger;
+  const gw = createGateway(cfg, { logger, store: createMemoryStore() });
+  const addr = await gw.listen();
+  logger.info({ listen: `${addr.address}:${addr.port}`, publicUrl: cfg.server.publicUrl, netbox: cfg.netbox.url, sources: cfg.sources.map((s) => s.id) }, 'netbox-gate listening');
+  process.on('SIGHUP', () => {
+    try {
+      void gw.reload(loadConfigFile(file));
+    } catch (e) {
+      // The running config stays; say exactly why the new one was refused.
+      const issues = e instanceof ConfigError ? e.issues.map(formatConfigIssue) : [(e as Error).message];
+      logger.error({ file, issues }, 'configuration reload refused; keeping the running configuration');
+    }
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  logger.info({}, 'shutting down');
+  await gw.close();
+  return 0;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(`${e.issues.length} problem${e.issues.length === 1 ? '' : 's'} in the configuration:`);
+      for (const i of e.issues) err(`  ${formatConfigIssue(i)}`);
+      process.exitCode = 1;
+    } else if (e instanceof GateError) {
+      err(`netbox-gate: ${e.message}`);
+      process.exitCode = 1;
+    } else if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`netbox-gate: ${(e as Error).message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      err(`netbox-gate: unexpected error: ${(e as Error)?.message ?? String(e)}`);
+      process.exitCode = 70;
+    }
+  }
+}

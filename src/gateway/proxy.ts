@@ -1,0 +1,154 @@
+// Streams one request to NetBox and its response back: bodies are piped both ways (large
+// uploads and exports never sit in memory), hop-by-hop headers dropped, identity headers
+// stripped and injected, NetBox's session cookie kept server-side, Location made public.
+import http from 'node:http';
+import https from 'node:https';
+import { pipeline } from 'node:stream/promises';
+import { parseCookieHeader, parseSetCookie } from './cookies.js';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip', 'forwarded']);
+
+export interface ProxyTarget {
+  url: URL;
+  agent: http.Agent;
+  timeoutMs: number;
+}
+
+export function createProxyTarget(url: string, timeoutMs: number): ProxyTarget {
+  const u = new URL(url);
+  const Agent = u.protocol === 'https:' ? https.Agent : http.Agent;
+  return { url: u, agent: new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32 }), timeoutMs };
+}
+
+export interface ProxyOptions {
+  target: ProxyTarget;
+  publicUrl: URL;
+  /** Client-sent headers for which this returns true never reach NetBox. */
+  isIdentityHeader(name: string): boolean;
+  inject: Array<[string, string]>;
+  client: { ip: string; proto: string; host: string };
+  /** NetBox's session cookie: client copies are dropped; the gateway's copy (if any) is sent. */
+  sessionCookieName: string;
+  sessionCookieValue: string | undefined;
+  /** Called when NetBox sets or deletes its session cookie (the browser never sees it). */
+  onSessionCookie(value: string | undefined): void;
+  /** Request path to send (defaults to req.url). */
+  path?: string;
+}
+
+export class UpstreamError extends Error {
+  constructor(message: string, override readonly cause: unknown, readonly responseStarted: boolean) {
+    super(message);
+  }
+}
+
+export async function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, o: ProxyOptions): Promise<number> {
+  const connectionListed = new Set(
+    (req.headers.connection ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const headers: Array<[string, string]> = [];
+  const raw = req.rawHeaders;
+  const cookies: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    const value = raw[i + 1]!;
+    if (HOP_BY_HOP.has(lower) || connectionListed.has(lower) || FORWARDING.has(lower) || lower === 'host') continue;
+    if (o.isIdentityHeader(name)) continue;
+    if (lower === 'cookie') {
+      for (const [n, v] of parseCookieHeader(value)) if (n !== o.sessionCookieName) cookies.push(`${n}=${v}`);
+      continue;
+    }
+    headers.push([name, value]);
+  }
+  if (o.sessionCookieValue) cookies.push(`${o.sessionCookieName}=${o.sessionCookieValue}`);
+  if (cookies.length > 0) headers.push(['Cookie', cookies.join('; ')]);
+  headers.push(['Host', o.publicUrl.host]);
+  headers.push(['X-Forwarded-For', o.client.ip]);
+  headers.push(['X-Real-IP', o.client.ip]);
+  headers.push(['X-Forwarded-Proto', o.client.proto]);
+  headers.push(['X-Forwarded-Host', o.client.host]);
+  for (const h of o.inject) headers.push(h);
+
+  const t = o.target;
+  const mod = t.url.protocol === 'https:' ? https : http;
+  const basePath = t.url.pathname.replace(/\/+$/, '');
+  const upstream = mod.request({
+    protocol: t.url.protocol,
+    hostname: t.url.hostname,
+    port: t.url.port,
+    method: req.method,
+    path: basePath + (o.path ?? req.url ?? '/'),
+    headers: headers.flat() as unknown as http.OutgoingHttpHeaders,
+    agent: t.agent,
+    timeout: t.timeoutMs,
+  });
+
+  const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+    upstream.once('response', resolve);
+    upstream.once('error', reject);
+    upstream.once('timeout', () => upstream.destroy(new Error(`NetBox did not answer within ${t.timeoutMs / 1000}s`)));
+  });
+  // Body streamed as it arrives; errors surface through `response`.
+  const bodyDone = pipeline(req, upstream).catch(() => undefined);
+
+  let up: http.IncomingMessage;
+  try {
+    up = await response;
+  } catch (err) {
+    req.unpipe(upstream);
+    throw new UpstreamError((err as Error).message, err, false);
+  }
+
+  const outHeaders: Array<[string, string]> = [];
+  const r = up.rawHeaders;
+  const upConnection = new Set((up.headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()));
+  for (let i = 0; i < r.length; i += 2) {
+    const name = r[i]!;
+    const lower = name.toLowerCase();
+    let value = r[i + 1]!;
+    if (HOP_BY_HOP.has(lower) || upConnection.has(lower)) continue;
+    if (lower === 'set-cookie') {
+      const c = parseSetCookie(value);
+      if (c && c.name === o.sessionCookieName) {
+        o.onSessionCookie(c.deletes ? undefined : c.value);
+        continue;
+      }
+    }
+    if (lower === 'location') value = publicLocation(value, t.url, o.publicUrl);
+    outHeaders.push([name, value]);
+  }
+  res.writeHead(up.statusCode ?? 502, up.statusMessage, outHeaders.flat() as unknown as http.OutgoingHttpHeaders);
+  try {
+    await pipeline(up, res);
+  } catch (err) {
+    throw new UpstreamError(`response stream from NetBox broke: ${(err as Error).message}`, err, true);
+  }
+  await bodyDone;
+  return up.statusCode ?? 502;
+}
+
+/** NetBox normally redirects with relative paths; absolute ones to its internal URL become public. */
+export function publicLocation(location: string, internal: URL, publicUrl: URL): string {
+  try {
+    const u = new URL(location, internal);
+    if (u.origin === internal.origin) return new URL(u.pathname + u.search + u.hash, publicUrl).href;
+  } catch {
+    /* leave unparseable values alone */
+  }
+  return location;
+}

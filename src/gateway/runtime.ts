@@ -1,0 +1,67 @@
+// Everything built from one config: sources, compiled policy, header plan, upstream agent,
+// rate limiters. Swapped whole on reload, so a request sees one consistent generation.
+import type { GateConfig } from '../config/load.js';
+import { createSource } from '../sources/factory.js';
+import type { Source } from '../sources/source.js';
+import type { Logger } from '../types.js';
+import { compileHeaderPlan, type HeaderPlan } from './headers.js';
+import { createProxyTarget, type ProxyTarget } from './proxy.js';
+import { createRateLimiter, type RateLimiter } from './rate-limit.js';
+import { BlockList, isIPv4 } from 'node:net';
+
+export interface Runtime {
+  generation: number;
+  cfg: GateConfig;
+  sources: Map<string, Source>;
+  headers: HeaderPlan;
+  target: ProxyTarget;
+  publicUrl: URL;
+  secureCookies: boolean;
+  trustedProxies: BlockList;
+  userLimiter: RateLimiter;
+  addressLimiter: RateLimiter;
+}
+
+let generations = 0;
+
+export function buildRuntime(cfg: GateConfig, logger: Logger, deps: { fetch?: typeof fetch } = {}): Runtime {
+  const sources = new Map<string, Source>();
+  for (const s of cfg.sources) {
+    const d: Parameters<typeof createSource>[1] = { logger };
+    if (deps.fetch) d.fetch = deps.fetch;
+    sources.set(s.id, createSource(s, d));
+  }
+  const trusted = new BlockList();
+  for (const c of cfg.server.trustedProxies) {
+    const [addr, bits] = c.split('/');
+    const type = isIPv4(addr!) ? 'ipv4' : 'ipv6';
+    if (bits === undefined) trusted.addAddress(addr!, type);
+    else trusted.addSubnet(addr!, Number(bits), type);
+  }
+  const publicUrl = new URL(cfg.server.publicUrl);
+  const rl = cfg.signIn.rateLimit;
+  return {
+    generation: ++generations,
+    cfg,
+    sources,
+    headers: compileHeaderPlan(cfg),
+    target: createProxyTarget(cfg.netbox.url, cfg.netbox.timeout),
+    publicUrl,
+    secureCookies: publicUrl.protocol === 'https:',
+    trustedProxies: trusted,
+    userLimiter: createRateLimiter(rl.perUser.attempts, rl.perUser.window),
+    addressLimiter: createRateLimiter(rl.perAddress.attempts, rl.perAddress.window),
+  };
+}
+
+export async function closeRuntime(rt: Runtime): Promise<void> {
+  rt.target.agent.destroy();
+  await Promise.allSettled([...rt.sources.values()].map((s) => s.close()));
+}
+
+/** Maps an IPv4-mapped IPv6 peer (::ffff:1.2.3.4) to its IPv4 form before matching. */
+export function isTrustedPeer(rt: Runtime, ip: string): boolean {
+  const v4 = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : undefined;
+  if (v4) return rt.trustedProxies.check(v4, 'ipv4');
+  return rt.trustedProxies.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6');
+}

@@ -2,6 +2,7 @@
 // that is added to the config schema but not here fails to compile.
 import type { ResolvedSourceConfig } from '../config/load.js';
 import { createOidcSource } from './oidc/index.js';
+import { createRadiusSource } from './radius/index.js';
 import type { Source, SourceDeps } from './source.js';
 
 export function createSource(cfg: ResolvedSourceConfig, deps: SourceDeps): Source {
@@ -9,9 +10,12 @@ export function createSource(cfg: ResolvedSourceConfig, deps: SourceDeps): Sourc
   switch (cfg.kind) {
     case 'oidc':
       return createOidcSource(cfg, d);
+    case 'radius':
+      return createRadiusSource(cfg, d);
     default: {
-      const never: never = cfg.kind;
-      throw new TypeError(`ERR_INVALID_ARG_VALUE: unknown source kind ${String(never)}`);
+      // Check the whole union, not `cfg.kind`: with two or more kinds cfg narrows to never here.
+      const never: never = cfg;
+      throw new TypeError(`ERR_INVALID_ARG_VALUE: unknown source kind ${String((never as { kind?: unknown }).kind)}`);
     }
   }
 }

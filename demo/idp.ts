@@ -171,6 +171,8 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     },
   });
   const providerCallback = provider.callback();
+  // Only the well-known default accounts are advertised on the page; custom ones stay private.
+  const hint = opts.users ? '' : '<p><small>Demo users: alice / alice, bob / bob, carol / carol.</small></p>';
 
   handler = (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -179,7 +181,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
       providerCallback(req, res);
       return;
     }
-    handleInteraction(provider, req, res, match[2] === '/login', activeUser).catch((err: unknown) => {
+    handleInteraction(provider, req, res, match[2] === '/login', activeUser, hint).catch((err: unknown) => {
       if (!res.headersSent) {
         const expired = err instanceof Error && err.name === 'SessionNotFound';
         sendHtml(res, expired ? 400 : 500, page('Sign-in failed', `<p role="alert">${expired ? 'This sign-in request has expired. Start again from the application.' : 'Something went wrong.'}</p>`));
@@ -220,6 +222,7 @@ async function handleInteraction(
   res: ServerResponse,
   isLoginPost: boolean,
   activeUser: (name: string) => DemoUser | undefined,
+  hint: string,
 ): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   const action = `/interaction/${encodeURIComponent(details.uid)}/login`;
@@ -239,7 +242,7 @@ async function handleInteraction(
   }
 
   if (req.method === 'GET' && !isLoginPost) {
-    sendHtml(res, 200, loginPage(action, '', undefined));
+    sendHtml(res, 200, loginPage(action, '', undefined, hint));
     return;
   }
   if (req.method !== 'POST' || !isLoginPost) {
@@ -254,7 +257,7 @@ async function handleInteraction(
   const password = form.get('password') ?? '';
   const user = activeUser(username);
   if (!user || !safeEqual(password, user.password)) {
-    sendHtml(res, 401, loginPage(action, username, 'Invalid username or password'));
+    sendHtml(res, 401, loginPage(action, username, 'Invalid username or password', hint));
     return;
   }
   await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
@@ -316,7 +319,7 @@ ${body}
 </html>`;
 }
 
-function loginPage(action: string, username: string, error: string | undefined): string {
+function loginPage(action: string, username: string, error: string | undefined, hint: string): string {
   const alert = error ? `<p role="alert" id="login-error">${escapeHtml(error)}</p>` : '';
   const described = error ? ' aria-describedby="login-error" aria-invalid="true"' : '';
   return page(
@@ -328,7 +331,7 @@ function loginPage(action: string, username: string, error: string | undefined):
 <input id="password" name="password" type="password" required${described}>
 <button type="submit">Sign in</button>
 </form>
-<p><small>Demo users: alice / alice, bob / bob, carol / carol.</small></p>`,
+${hint}`,
   );
 }
 

@@ -31,7 +31,17 @@ export const oidcSourceSchema = z.strictObject({
   /** Permit an http:// issuer (local demo and tests only). Named so it stands out in review. */
   insecureAllowHttpIssuer: z.boolean().default(false),
   timeout: duration.prefault('10s'),
-  keycloak: z.strictObject({ url: httpUrl, realm: z.string().min(1), clientRoles: z.boolean().default(true) }).optional(),
+  keycloak: z
+    .strictObject({
+      url: httpUrl,
+      realm: z.string().min(1),
+      clientRoles: z.boolean().default(true),
+      /** Refuse sign-in when the access token's aud lacks clientId (the seed's missing Audience mapper). */
+      requireAudience: z.boolean().default(true),
+      /** Refuse sign-in when the token has no groups claim: Keycloak omits it for users in no group, so only for realms where everyone has one. */
+      requireGroupsClaim: z.boolean().default(false),
+    })
+    .optional(),
   authentik: z.strictObject({ url: httpUrl, slug: z.string().min(1) }).optional(),
   entra: z
     .strictObject({

@@ -1,9 +1,15 @@
 // Per-provider defaults: issuer shape, scopes and claim paths. A preset only fills what the
 // config leaves out; explicit values always win. Validation messages name the missing field.
 import type { ConfigIssue } from '../../errors.js';
+import { authentikIssuer } from './authentik.js';
 import type { OidcSourceConfig, ResolvedOidcConfig } from './config.js';
+import { keycloakIssuer } from './keycloak.js';
+import { oktaIssuer } from './okta.js';
 
-const GENERIC_CLAIMS = {
+type Preset = OidcSourceConfig['preset'];
+type Claims = ResolvedOidcConfig['claims'];
+
+const GENERIC_CLAIMS: Claims = {
   username: 'preferred_username',
   email: 'email',
   firstName: 'given_name',
@@ -11,50 +17,106 @@ const GENERIC_CLAIMS = {
   groups: ['groups'],
 };
 
+interface PresetDefaults {
+  /** The provider's own config block, which the issuer is derived from. */
+  block?: 'keycloak' | 'authentik' | 'entra' | 'okta';
+  /** What the block must hold, for the "missing" message. */
+  blockFields?: string;
+  issuer?: (cfg: OidcSourceConfig) => string | undefined | { issue: ConfigIssue };
+  scopes: (cfg: OidcSourceConfig) => string[];
+  claims: Claims;
+}
+
+const BASE_SCOPES = ['openid', 'profile', 'email'];
+
+const PRESETS: Record<Preset, PresetDefaults> = {
+  generic: { scopes: () => BASE_SCOPES, claims: GENERIC_CLAIMS },
+  // Keycloak's Group Membership mapper writes `groups` (full paths "/a/b" when "Full group path"
+  // is on; the policy strips the leading "/"). Realm and client roles come from the access
+  // token (keycloak.ts), since Keycloak's default "roles" scope puts them nowhere else.
+  keycloak: {
+    block: 'keycloak',
+    blockFields: 'url and realm',
+    issuer: (cfg) => (cfg.keycloak ? keycloakIssuer(cfg.keycloak) : undefined),
+    scopes: () => BASE_SCOPES,
+    claims: GENERIC_CLAIMS,
+  },
+  // authentik's default "profile" scope mapping already carries `groups` (group names).
+  authentik: {
+    block: 'authentik',
+    blockFields: 'url and slug',
+    issuer: (cfg) => (cfg.authentik ? authentikIssuer(cfg.authentik) : undefined),
+    scopes: () => BASE_SCOPES,
+    claims: GENERIC_CLAIMS,
+  },
+  entra: {
+    block: 'entra',
+    blockFields: 'tenantId',
+    issuer: (cfg) => (cfg.entra ? `${trimSlash(cfg.entra.loginUrl)}/${encodeURIComponent(cfg.entra.tenantId)}/v2.0` : undefined),
+    scopes: () => BASE_SCOPES,
+    claims: { ...GENERIC_CLAIMS, username: 'preferred_username' },
+  },
+  // Okta's org authorization server only releases the groups claim (configured on the app's
+  // Sign On tab) when the `groups` scope is asked for; custom authorization servers reject that
+  // scope unless an admin created it, so there the claim must be set to "Include in: Any scope".
+  okta: {
+    block: 'okta',
+    blockFields: 'domain',
+    issuer: (cfg) => (cfg.okta ? oktaIssuer(cfg.okta) : undefined),
+    scopes: (cfg) => (cfg.okta?.authorizationServer ? BASE_SCOPES : [...BASE_SCOPES, 'groups']),
+    claims: GENERIC_CLAIMS,
+  },
+};
+
+const PROVIDER_BLOCKS = ['keycloak', 'authentik', 'entra', 'okta'] as const;
+
 /** Returns the resolved config, or issues (paths relative to the source entry). */
 export function applyPreset(cfg: OidcSourceConfig): { config?: ResolvedOidcConfig; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
+  const preset = PRESETS[cfg.preset];
+
+  // A provider block under the wrong preset is silently ignored otherwise: say so.
+  for (const b of PROVIDER_BLOCKS) {
+    if (cfg[b] !== undefined && preset.block !== b) {
+      issues.push({ path: b, message: `the ${b} block only applies with preset: ${b} (this source has preset: ${cfg.preset})` });
+    }
+  }
+
   let issuer = cfg.issuer;
-  const claims = { ...GENERIC_CLAIMS };
-  const scopes = ['openid', 'profile', 'email'];
-  switch (cfg.preset) {
-    case 'generic':
-      break;
-    case 'keycloak':
-      if (!issuer && cfg.keycloak) issuer = `${cfg.keycloak.url.replace(/\/+$/, '')}/realms/${encodeURIComponent(cfg.keycloak.realm)}`;
-      break;
-    case 'authentik':
-      if (!issuer && cfg.authentik) issuer = `${cfg.authentik.url.replace(/\/+$/, '')}/application/o/${encodeURIComponent(cfg.authentik.slug)}/`;
-      break;
-    case 'entra':
-      if (!issuer && cfg.entra) issuer = `${cfg.entra.loginUrl.replace(/\/+$/, '')}/${encodeURIComponent(cfg.entra.tenantId)}/v2.0`;
-      break;
-    case 'okta':
-      if (!issuer && cfg.okta) {
-        const base = /^https?:\/\//.test(cfg.okta.domain) ? cfg.okta.domain : `https://${cfg.okta.domain}`;
-        issuer = cfg.okta.authorizationServer ? `${base.replace(/\/+$/, '')}/oauth2/${cfg.okta.authorizationServer}` : base.replace(/\/+$/, '');
-      }
-      break;
+  if (!issuer && preset.issuer) {
+    const derived = preset.issuer(cfg);
+    if (typeof derived === 'object') issues.push(derived.issue);
+    else issuer = derived;
   }
-  if (!issuer) {
-    issues.push({ path: 'issuer', message: `required (or give the ${cfg.preset} block the preset derives it from)` });
-    return { issues };
+  if (!issuer && !issues.some((i) => i.path === 'issuer' || i.path.startsWith(`${preset.block}.`))) {
+    issues.push({
+      path: preset.block && !cfg.issuer ? preset.block : 'issuer',
+      message: preset.block
+        ? `required for preset: ${cfg.preset} (${preset.blockFields}), or give issuer`
+        : 'required: the URL of the OpenID provider (its /.well-known/openid-configuration lives under it)',
+    });
   }
+  if (!issuer || issues.length > 0) return { issues };
+
   const c = cfg.claims ?? {};
-  const groups = c.groups === undefined ? claims.groups : Array.isArray(c.groups) ? c.groups : [c.groups];
+  const groups = c.groups === undefined ? preset.claims.groups : Array.isArray(c.groups) ? c.groups : [c.groups];
   return {
     issues,
     config: {
       ...cfg,
       issuer,
-      scopes: cfg.scopes ?? scopes,
+      scopes: cfg.scopes ?? preset.scopes(cfg),
       claims: {
-        username: c.username ?? claims.username,
-        email: c.email ?? claims.email,
-        firstName: c.firstName ?? claims.firstName,
-        lastName: c.lastName ?? claims.lastName,
+        username: c.username ?? preset.claims.username,
+        email: c.email ?? preset.claims.email,
+        firstName: c.firstName ?? preset.claims.firstName,
+        lastName: c.lastName ?? preset.claims.lastName,
         groups,
       },
     },
   };
+}
+
+export function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
 }

@@ -1,0 +1,464 @@
+// A stand-in for Microsoft Entra ID (login.microsoftonline.com, v2.0 endpoints) and the slice of
+// Microsoft Graph we call, because Microsoft's service cannot be reached from the test machines.
+//
+// It follows Microsoft's documented wire formats: the v2.0 discovery document and JWKS, RS256 ID
+// tokens with tid/oid/groups or the groups-overage claims (_claim_names/_claim_sources, hasgroups),
+// the token endpoint for code (PKCE S256) and refresh grants with AADSTS-style errors, Graph's
+// /v1.0/me/transitiveMemberOf directoryObject collection with @odata.type, $select, $top (max 999),
+// @odata.nextLink paging, "limited information" for objects the token may not read, 429 with
+// Retry-After, and Graph's { error: { code, message } } bodies. It answers web Requests, so unit
+// tests can call `standin.fetch` without a socket; `listen()` serves the same on 127.0.0.1.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
+
+export interface StandinUser {
+  oid: string;
+  name: string;
+  preferredUsername: string;
+  email?: string;
+  givenName?: string;
+  familyName?: string;
+  /** App roles assigned to the user for this app (the `roles` claim). */
+  roles?: string[];
+}
+
+type ObjectType = 'group' | 'directoryRole' | 'administrativeUnit';
+interface Container {
+  id: string;
+  type: ObjectType;
+  displayName: string;
+  members: Set<string>;
+}
+
+export interface EntraStandinOptions {
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** Delegated Graph permissions the app registration holds with admin consent. */
+  graphPermissions?: string[];
+  /** The app's token configuration: groups claim of security groups, or none. */
+  groupClaims?: 'SecurityGroup' | 'None';
+  /** Above this many groups a JWT carries the overage claims instead (Microsoft: 200). */
+  groupsClaimLimit?: number;
+}
+
+const GROUP_READERS = ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const MEMBEROF_READERS = ['User.Read', 'User.Read.All', ...GROUP_READERS];
+
+export class EntraStandin {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  graphPermissions: string[];
+  groupClaims: 'SecurityGroup' | 'None';
+  groupsClaimLimit: number;
+  /** Base URL; set by listen(), or a fixed fake origin when only `fetch` is used. */
+  url = 'https://login.standin.invalid';
+  /** Every Graph request (path + query) in order, for assertions. */
+  readonly graphRequests: string[] = [];
+  readonly tokenGrants: string[] = [];
+
+  private readonly users = new Map<string, StandinUser>();
+  private readonly containers = new Map<string, Container>();
+  private readonly codes = new Map<string, { oid: string; redirectUri: string; challenge: string; nonce?: string; scope: string; exp: number }>();
+  private readonly refreshTokens = new Map<string, { oid: string; scope: string }>();
+  private readonly accessTokens = new Map<string, { oid: string; scp: string[]; exp: number }>();
+  private readonly redirectUris = new Set<string>();
+  private throttles: { status: number; retryAfter?: string }[] = [];
+  private signedIn: string | undefined;
+  private key!: CryptoKey;
+  private jwk!: JWK;
+  private server: Server | undefined;
+
+  constructor(opts: EntraStandinOptions = {}) {
+    this.tenantId = opts.tenantId ?? randomUUID();
+    this.clientId = opts.clientId ?? randomUUID();
+    this.clientSecret = opts.clientSecret ?? randomBytes(24).toString('base64url');
+    this.graphPermissions = opts.graphPermissions ?? ['User.Read'];
+    this.groupClaims = opts.groupClaims ?? 'SecurityGroup';
+    this.groupsClaimLimit = opts.groupsClaimLimit ?? 200;
+  }
+
+  static async create(opts: EntraStandinOptions = {}): Promise<EntraStandin> {
+    const s = new EntraStandin(opts);
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    s.key = privateKey;
+    s.jwk = { ...(await exportJWK(publicKey)), kid: randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256' };
+    return s;
+  }
+
+  get issuer(): string {
+    return `${this.url}/${this.tenantId}/v2.0`;
+  }
+  /** Graph lives on the same origin here; the source's entra.graphUrl points at it. */
+  get graphUrl(): string {
+    return this.url;
+  }
+
+  // ---- directory --------------------------------------------------------------------------
+
+  addUser(u: Omit<StandinUser, 'oid'> & { oid?: string }): StandinUser {
+    const user = { ...u, oid: u.oid ?? randomUUID() };
+    this.users.set(user.oid, user);
+    return user;
+  }
+  addGroup(displayName: string, members: string[] = [], id: string = randomUUID()): string {
+    return this.addContainer('group', displayName, members, id);
+  }
+  addDirectoryRole(displayName: string, members: string[] = []): string {
+    return this.addContainer('directoryRole', displayName, members, randomUUID());
+  }
+  addAdministrativeUnit(displayName: string, members: string[] = []): string {
+    return this.addContainer('administrativeUnit', displayName, members, randomUUID());
+  }
+  addMember(containerId: string, memberId: string): void {
+    this.container(containerId).members.add(memberId);
+  }
+  removeMember(containerId: string, memberId: string): void {
+    this.container(containerId).members.delete(memberId);
+  }
+  registerRedirectUri(uri: string): void {
+    this.redirectUris.add(uri);
+  }
+  /** The user the authorize endpoint signs in without a prompt (there is no login page). */
+  signInAs(oid: string): void {
+    this.signedIn = oid;
+  }
+  /** The next `count` Graph requests answer `status` with this Retry-After (seconds or omitted). */
+  throttle(count: number, retryAfter: string | undefined, status = 429): void {
+    for (let i = 0; i < count; i++) this.throttles.push(retryAfter === undefined ? { status } : { status, retryAfter });
+  }
+  /** Transitive memberships of an object, Graph order: breadth-first from the direct ones. */
+  transitiveMemberOf(objectId: string): Container[] {
+    const parents = new Map<string, Container[]>();
+    for (const c of this.containers.values()) {
+      for (const m of c.members) {
+        const list = parents.get(m);
+        if (list) list.push(c);
+        else parents.set(m, [c]);
+      }
+    }
+    const out: Container[] = [];
+    const seen = new Set<string>();
+    let frontier = [objectId];
+    while (frontier.length > 0) {
+      const next: string[] = [];
+      for (const m of frontier) {
+        for (const c of parents.get(m) ?? []) {
+          if (seen.has(c.id)) continue;
+          seen.add(c.id);
+          out.push(c);
+          // Only groups nest; a role or unit holding a group does not make its parents ours.
+          if (c.type === 'group') next.push(c.id);
+        }
+      }
+      frontier = next;
+    }
+    return out;
+  }
+
+  /** An access token for Graph, as the token endpoint would issue it (for tests of Graph alone). */
+  mintAccessToken(oid: string, scopes: string[]): string {
+    const token = randomBytes(32).toString('base64url');
+    this.accessTokens.set(token, { oid, scp: scopes, exp: Date.now() + 3_600_000 });
+    return token;
+  }
+
+  /** ID token claims as Entra would put them for this user and app (before signing). */
+  idTokenClaims(oid: string, nonce?: string): Record<string, unknown> {
+    const u = this.users.get(oid);
+    if (!u) throw new Error(`no user ${oid}`);
+    const claims: Record<string, unknown> = {
+      ver: '2.0',
+      tid: this.tenantId,
+      oid: u.oid,
+      sub: this.pairwiseSub(u.oid),
+      name: u.name,
+      preferred_username: u.preferredUsername,
+      uti: randomBytes(16).toString('base64url'),
+    };
+    if (u.email) claims.email = u.email;
+    if (nonce !== undefined) claims.nonce = nonce;
+    if (u.roles && u.roles.length > 0) claims.roles = [...u.roles];
+    if (this.groupClaims === 'SecurityGroup') {
+      const groups = this.transitiveMemberOf(oid).filter((c) => c.type === 'group').map((c) => c.id);
+      if (groups.length > this.groupsClaimLimit) {
+        claims._claim_names = { groups: 'src1' };
+        claims._claim_sources = { src1: { endpoint: `https://graph.windows.net/${this.tenantId}/users/${oid}/getMemberObjects` } };
+      } else {
+        claims.groups = groups;
+      }
+    }
+    return claims;
+  }
+
+  async signIdToken(claims: Record<string, unknown>): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.jwk.kid! })
+      .setIssuer(this.issuer)
+      .setAudience(this.clientId)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + 3600)
+      .sign(this.key);
+  }
+
+  // ---- serving ----------------------------------------------------------------------------
+
+  /** A fetch that answers from this stand-in without a socket (for unit tests). */
+  readonly fetch: typeof fetch = async (input, init) => this.handle(new Request(input, init));
+
+  async listen(): Promise<string> {
+    this.server = createServer((req, res) => {
+      void this.serveNode(req, res);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  async handle(req: Request): Promise<Response> {
+    const u = new URL(req.url);
+    const p = u.pathname;
+    const t = `/${this.tenantId}`;
+    if (req.method === 'GET' && p === `${t}/v2.0/.well-known/openid-configuration`) return json(200, this.discovery());
+    if (req.method === 'GET' && p === `${t}/discovery/v2.0/keys`) return json(200, { keys: [this.jwk] });
+    if (req.method === 'GET' && p === `${t}/oauth2/v2.0/authorize`) return this.authorize(u);
+    if (req.method === 'POST' && p === `${t}/oauth2/v2.0/token`) return this.token(req);
+    if (req.method === 'GET' && p === '/oidc/userinfo') return this.userinfo(req);
+    if (req.method === 'GET' && p === '/v1.0/me/transitiveMemberOf') return this.memberOf(req, u);
+    if (p.startsWith('/v1.0/')) return graphError(404, 'Request_ResourceNotFound', `Resource not found for the segment '${p}'.`);
+    return json(404, { error: 'not_found' });
+  }
+
+  private discovery(): Record<string, unknown> {
+    const t = `${this.url}/${this.tenantId}`;
+    return {
+      token_endpoint: `${t}/oauth2/v2.0/token`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      jwks_uri: `${t}/discovery/v2.0/keys`,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      issuer: this.issuer,
+      request_uri_parameter_supported: false,
+      userinfo_endpoint: `${this.url}/oidc/userinfo`,
+      authorization_endpoint: `${t}/oauth2/v2.0/authorize`,
+      http_logout_supported: true,
+      frontchannel_logout_supported: true,
+      end_session_endpoint: `${t}/oauth2/v2.0/logout`,
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      tenant_region_scope: 'EU',
+      cloud_instance_name: 'microsoftonline.com',
+      msgraph_host: new URL(this.url).host,
+    };
+  }
+
+  private authorize(u: URL): Response {
+    const q = u.searchParams;
+    const redirectUri = q.get('redirect_uri') ?? '';
+    if (q.get('client_id') !== this.clientId) return json(400, aadsts('unauthorized_client', 700016, 'Application not found in the directory.'));
+    if (!this.redirectUris.has(redirectUri)) return json(400, aadsts('invalid_request', 50011, 'The redirect URI does not match the redirect URIs configured for the application.'));
+    const back = new URL(redirectUri);
+    const state = q.get('state');
+    if (state !== null) back.searchParams.set('state', state);
+    const fail = (error: string, code: number, text: string) => {
+      back.searchParams.set('error', error);
+      back.searchParams.set('error_description', `AADSTS${code}: ${text}`);
+      return new Response(null, { status: 302, headers: { location: back.href } });
+    };
+    if (q.get('response_type') !== 'code') return fail('unsupported_response_type', 700054, 'response_type is not enabled for the application.');
+    if (!(q.get('scope') ?? '').split(' ').includes('openid')) return fail('invalid_scope', 70011, 'The openid scope is required.');
+    if (q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge')) return fail('invalid_request', 501491, 'PKCE S256 required by this stand-in.');
+    if (!this.signedIn || !this.users.has(this.signedIn)) return fail('access_denied', 50058, 'No user is signed in.');
+    const code = randomBytes(32).toString('base64url');
+    const entry = { oid: this.signedIn, redirectUri, challenge: q.get('code_challenge')!, scope: q.get('scope')!, exp: Date.now() + 600_000 } as {
+      oid: string; redirectUri: string; challenge: string; nonce?: string; scope: string; exp: number;
+    };
+    const nonce = q.get('nonce');
+    if (nonce !== null) entry.nonce = nonce;
+    this.codes.set(code, entry);
+    back.searchParams.set('code', code);
+    back.searchParams.set('session_state', randomUUID());
+    return new Response(null, { status: 302, headers: { location: back.href } });
+  }
+
+  private async token(req: Request): Promise<Response> {
+    const form = new URLSearchParams(await req.text());
+    let id = form.get('client_id');
+    let secret = form.get('client_secret');
+    const basic = /^Basic (.+)$/i.exec(req.headers.get('authorization') ?? '');
+    if (basic) {
+      const [cid, sec] = Buffer.from(basic[1]!, 'base64').toString().split(':');
+      id = decodeURIComponent(cid ?? '');
+      secret = decodeURIComponent(sec ?? '');
+    }
+    if (id !== this.clientId) return json(400, aadsts('unauthorized_client', 700016, 'Application not found in the directory.'));
+    if (secret !== this.clientSecret) return json(401, aadsts('invalid_client', 7000215, 'Invalid client secret provided.'));
+    const grant = form.get('grant_type');
+    this.tokenGrants.push(grant ?? '');
+    if (grant === 'authorization_code') {
+      const c = this.codes.get(form.get('code') ?? '');
+      this.codes.delete(form.get('code') ?? '');
+      if (!c || c.exp < Date.now()) return json(400, aadsts('invalid_grant', 70008, 'The provided authorization code or refresh token has expired or was already used.'));
+      if (c.redirectUri !== form.get('redirect_uri')) return json(400, aadsts('invalid_grant', 500112, 'The reply address does not match.'));
+      const verifier = form.get('code_verifier') ?? '';
+      if (createHash('sha256').update(verifier).digest('base64url') !== c.challenge) {
+        return json(400, aadsts('invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'));
+      }
+      return json(200, await this.tokensFor(c.oid, c.scope, c.nonce));
+    }
+    if (grant === 'refresh_token') {
+      const r = this.refreshTokens.get(form.get('refresh_token') ?? '');
+      if (!r || !this.users.has(r.oid)) return json(400, aadsts('invalid_grant', 50173, 'The provided grant has expired due to it being revoked.'));
+      return json(200, await this.tokensFor(r.oid, r.scope));
+    }
+    return json(400, aadsts('unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'));
+  }
+
+  /** Deleting a user revokes their refresh tokens, as disabling an account does at Entra. */
+  deleteUser(oid: string): void {
+    this.users.delete(oid);
+  }
+
+  private async tokensFor(oid: string, scope: string, nonce?: string): Promise<Record<string, unknown>> {
+    const requested = scope.split(' ').filter(Boolean);
+    // Graph permissions arrive in the token only if the app holds them with consent.
+    const scp = new Set(['openid', 'profile', 'email'].filter((s) => requested.includes(s)));
+    for (const s of requested) {
+      const perm = s.startsWith(`${this.graphUrl}/`) ? s.slice(this.graphUrl.length + 1) : s;
+      if (this.graphPermissions.includes(perm)) scp.add(perm);
+    }
+    const access = this.mintAccessToken(oid, [...scp]);
+    const out: Record<string, unknown> = {
+      token_type: 'Bearer',
+      scope: [...scp].join(' '),
+      expires_in: 3599,
+      ext_expires_in: 3599,
+      access_token: access,
+      id_token: await this.signIdToken(this.idTokenClaims(oid, nonce)),
+    };
+    if (requested.includes('offline_access')) {
+      const rt = randomBytes(48).toString('base64url');
+      this.refreshTokens.set(rt, { oid, scope });
+      out.refresh_token = rt;
+    }
+    return out;
+  }
+
+  private bearer(req: Request): { oid: string; scp: string[] } | undefined {
+    const m = /^Bearer (.+)$/.exec(req.headers.get('authorization') ?? '');
+    const t = m ? this.accessTokens.get(m[1]!) : undefined;
+    return t && t.exp > Date.now() ? t : undefined;
+  }
+
+  private userinfo(req: Request): Response {
+    const t = this.bearer(req);
+    const u = t && this.users.get(t.oid);
+    if (!t || !u || !t.scp.includes('openid')) return graphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
+    const out: Record<string, unknown> = { sub: this.pairwiseSub(u.oid), name: u.name };
+    if (u.givenName) out.given_name = u.givenName;
+    if (u.familyName) out.family_name = u.familyName;
+    if (u.email) out.email = u.email;
+    return json(200, out);
+  }
+
+  private memberOf(req: Request, u: URL): Response {
+    this.graphRequests.push(`${u.pathname}${u.search}`);
+    const throttled = this.throttles.shift();
+    if (throttled) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (throttled.retryAfter !== undefined) headers['retry-after'] = throttled.retryAfter;
+      const code = throttled.status === 429 ? 'TooManyRequests' : 'serviceNotAvailable';
+      return new Response(JSON.stringify({ error: { code, message: 'Too many requests. Please try again later.' } }), { status: throttled.status, headers });
+    }
+    const t = this.bearer(req);
+    if (!t) return graphError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
+    if (!t.scp.some((s) => MEMBEROF_READERS.includes(s))) {
+      return graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    }
+    const q = u.searchParams;
+    const top = Math.min(Number(q.get('$top') ?? '100') || 100, 999);
+    const skip = q.get('$skiptoken') ? Number(Buffer.from(q.get('$skiptoken')!, 'base64url').toString()) : 0;
+    const select = q.get('$select')?.split(',').map((s) => s.trim());
+    // Without a group read permission Graph still lists the objects, but only id and type.
+    const limited = !t.scp.some((s) => GROUP_READERS.includes(s));
+    const all = this.transitiveMemberOf(t.oid);
+    const page = all.slice(skip, skip + top).map((c) => {
+      const full: Record<string, unknown> = { id: c.id, displayName: limited ? null : c.displayName };
+      if (c.type === 'group') Object.assign(full, { securityEnabled: limited ? null : true, mailEnabled: limited ? null : false });
+      const obj: Record<string, unknown> = { '@odata.type': `#microsoft.graph.${c.type}` };
+      for (const [k, v] of Object.entries(full)) if (!select || select.includes(k)) obj[k] = v;
+      return obj;
+    });
+    const body: Record<string, unknown> = { '@odata.context': `${this.graphUrl}/v1.0/$metadata#directoryObjects`, value: page };
+    if (skip + top < all.length) {
+      const next = new URL(u.href);
+      next.searchParams.set('$skiptoken', Buffer.from(String(skip + top)).toString('base64url'));
+      body['@odata.nextLink'] = next.href;
+    }
+    return json(200, body);
+  }
+
+  private pairwiseSub(oid: string): string {
+    return createHash('sha256').update(`${oid}:${this.clientId}`).digest('base64url').slice(0, 43);
+  }
+
+  private container(id: string): Container {
+    const c = this.containers.get(id);
+    if (!c) throw new Error(`no group/role/unit ${id}`);
+    return c;
+  }
+
+  private addContainer(type: ObjectType, displayName: string, members: string[], id: string): string {
+    this.containers.set(id, { id, type, displayName, members: new Set(members) });
+    return id;
+  }
+
+  private async serveNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+      const init: RequestInit = { method: req.method ?? 'GET', headers };
+      if (chunks.length > 0 && req.method !== 'GET' && req.method !== 'HEAD') init.body = Buffer.concat(chunks);
+      const r = await this.handle(new Request(`${this.url}${req.url ?? '/'}`, init));
+      res.writeHead(r.status, Object.fromEntries(r.headers));
+      res.end(Buffer.from(await r.arrayBuffer()));
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(err));
+    }
+  }
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+}
+
+function graphError(status: number, code: string, message: string): Response {
+  return json(status, { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': randomUUID() } } });
+}
+
+function aadsts(error: string, code: number, text: string): Record<string, unknown> {
+  return {
+    error,
+    error_description: `AADSTS${code}: ${text} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${new Date().toISOString()}`,
+    error_codes: [code],
+    timestamp: new Date().toISOString(),
+    trace_id: randomUUID(),
+    correlation_id: randomUUID(),
+  };
+}

@@ -117,7 +117,7 @@ function zodIssues(loc: Located, error: z.ZodError): ConfigIssue[] {
 
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): GateConfig {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const loc: Located = { doc, lines, file };
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -140,6 +140,12 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     if (pol.success) {
       const sep = typeof (raw.netbox as { groupSeparator?: unknown } | undefined)?.groupSeparator === 'string' ? String((raw.netbox as { groupSeparator: string }).groupSeparator) : '|';
       for (const iss of compilePolicy(pol.data, { groupSeparator: sep }).issues) extra.push(issueAt(loc, iss.path.split('.'), iss.message));
+    }
+    const nb = (raw.netbox ?? {}) as Record<string, unknown>;
+    const sep = typeof nb.groupSeparator === 'string' ? nb.groupSeparator : '|';
+    for (const special of ['superuserGroup', 'staffGroup'] as const) {
+      const v = nb[special];
+      if (typeof v === 'string' && v.includes(sep)) extra.push(issueAt(loc, ['netbox', special], `must not contain the group separator "${sep}"`));
     }
     throw new ConfigError([...issues, ...zodIssues(loc, parsed.error), ...extra]);
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { policySchema } from '../policy/schema.js';
 import { oidcSourceSchema } from '../sources/oidc/config.js';
 import { radiusSourceSchema } from '../sources/radius/config.js';
+import { tacacsSourceSchema } from '../sources/tacacs/config.js';
 import { duration, hostPort, httpUrl } from './common.js';
 
 /** Header names we inject: letters, digits and hyphens only (gunicorn drops `_`). */
@@ -80,7 +81,7 @@ export const loggingSchema = z.strictObject({
 });
 
 /** Every source kind's schema; a kind's folder adds itself here and in sources/factory.ts. */
-export const sourceSchemas = [oidcSourceSchema, radiusSourceSchema] as const;
+export const sourceSchemas = [oidcSourceSchema, radiusSourceSchema, tacacsSourceSchema] as const;
 
 export const sourceSchema = z.discriminatedUnion('kind', sourceSchemas);
 

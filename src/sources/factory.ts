@@ -3,6 +3,7 @@
 import type { ResolvedSourceConfig } from '../config/load.js';
 import { createOidcSource } from './oidc/index.js';
 import { createRadiusSource } from './radius/index.js';
+import { createTacacsSource } from './tacacs/index.js';
 import type { Source, SourceDeps } from './source.js';
 
 export function createSource(cfg: ResolvedSourceConfig, deps: SourceDeps): Source {
@@ -12,6 +13,8 @@ export function createSource(cfg: ResolvedSourceConfig, deps: SourceDeps): Sourc
       return createOidcSource(cfg, d);
     case 'radius':
       return createRadiusSource(cfg, d);
+    case 'tacacs':
+      return createTacacsSource(cfg, d);
     default: {
       // Check the whole union, not `cfg.kind`: with two or more kinds cfg narrows to never here.
       const never: never = cfg;

@@ -17,7 +17,7 @@ const ctx = { clientIp: '192.0.2.7' };
 
 function source(input: Partial<RadiusSourceInput> & { servers: string[] }, now?: () => number) {
   const logger = recordingLogger();
-  const config = radiusSourceSchema.parse({ kind: 'radius', id: 'aaa', secret: SECRET, timeout: '150ms', retries: 0, ...input });
+  const config = radiusSourceSchema.parse({ kind: 'radius', id: 'aaa', secret: SECRET, timeout: '250ms', retries: 0, ...input });
   return { src: createRadiusSource(config, { logger, ...(now ? { now } : {}) }), logger };
 }
 

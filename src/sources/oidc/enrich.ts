@@ -3,6 +3,7 @@
 import type { Attributes } from '../../types.js';
 import type { SourceDeps } from '../source.js';
 import type { ResolvedOidcConfig } from './config.js';
+import { enrichEntraClaims } from './entra.js';
 
 export interface EnrichInput {
   cfg: ResolvedOidcConfig;
@@ -19,7 +20,8 @@ export async function enrichClaims(input: EnrichInput): Promise<Attributes> {
     case 'keycloak':
     case 'authentik':
     case 'okta':
-    case 'entra':
       return input.claims;
+    case 'entra':
+      return enrichEntraClaims(input);
   }
 }

@@ -19,9 +19,11 @@
 //
 //   entraAuthorizationScopes(cfg) -> the scopes the source requests at Entra.
 //   applyEntraGroups(claims, result) -> claims with `groups` replaced, overage markers removed.
+//   enrichEntraClaims(input) -> both steps for enrich.ts, with the source's fetch, clock, timeout.
 import { GateError } from '../../errors.js';
 import type { AttributeValue, Attributes } from '../../types.js';
 import type { OidcSourceConfig } from './config.js';
+import type { EnrichInput } from './enrich.js';
 import { type DirectoryObject, GraphDeniedError, type GraphPageLimits, listDirectoryObjects } from './graph.js';
 
 export type EntraConfig = NonNullable<OidcSourceConfig['entra']>;
@@ -196,4 +198,28 @@ function stringList(value: unknown, claim: string): string[] {
     throw new GateError('ERR_SOURCE_PROTOCOL', `the "${claim}" claim is not a list of strings`, { detail: { claim } });
   }
   return value as string[];
+}
+
+/** The OIDC source's enrichment step for the entra preset (sign-in and every refresh). */
+export async function enrichEntraClaims(input: EnrichInput): Promise<Attributes> {
+  const { cfg, claims, deps } = input;
+  if (!cfg.entra) {
+    if (hasGroupsOverage(claims)) {
+      throw new GateError('ERR_SOURCE_CONFIG', `the ID token's groups claim is incomplete (groups overage); give source "${cfg.id}" an entra block (tenantId) so groups come from Microsoft Graph`);
+    }
+    return claims;
+  }
+  const opts: ResolveEntraGroupsOptions = {
+    claims,
+    accessToken: input.accessToken,
+    cfg: cfg.entra,
+    fetch: deps.fetch ?? globalThis.fetch,
+    timeoutMs: cfg.timeout,
+  };
+  if (input.signal) opts.signal = input.signal;
+  if (deps.now) opts.now = deps.now;
+  const result = await resolveEntraGroups(opts);
+  for (const w of result.warnings) deps.logger.warn({ source: cfg.id }, w);
+  deps.logger.debug({ source: cfg.id, groupSource: result.source, groups: result.groups.length, appRoles: result.appRoles.length }, 'entra groups resolved');
+  return applyEntraGroups(claims, result);
 }

@@ -3,6 +3,7 @@
 import type { ConfigIssue } from '../../errors.js';
 import { authentikIssuer } from './authentik.js';
 import type { OidcSourceConfig, ResolvedOidcConfig } from './config.js';
+import { entraAuthorizationScopes } from './entra.js';
 import { keycloakIssuer } from './keycloak.js';
 import { oktaIssuer } from './okta.js';
 
@@ -53,7 +54,7 @@ const PRESETS: Record<Preset, PresetDefaults> = {
     block: 'entra',
     blockFields: 'tenantId',
     issuer: (cfg) => (cfg.entra ? `${trimSlash(cfg.entra.loginUrl)}/${encodeURIComponent(cfg.entra.tenantId)}/v2.0` : undefined),
-    scopes: () => BASE_SCOPES,
+    scopes: (cfg) => (cfg.entra ? entraAuthorizationScopes(cfg.entra) : BASE_SCOPES),
     claims: { ...GENERIC_CLAIMS, username: 'preferred_username' },
   },
   // Okta's org authorization server only releases the groups claim (configured on the app's

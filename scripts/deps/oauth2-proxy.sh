@@ -1,27 +1,19 @@
 #!/usr/bin/env bash
-# Builds oauth2-proxy (the real reverse proxy the upstream-source integration tests put in front
-# of netbox-gate) from the Go module proxy. Idempotent: skips when the pinned version is present.
+# Installs the real header-injecting reverse proxy the upstream-source integration tests run in
+# front of a recording server: Apache httpd with mod_auth_openidc, configured as oauth2-proxy.
+#
+# Why not oauth2-proxy itself: the Go module proxy reachable here refuses every exact release we
+# asked for (v7.13.0, v7.12.0, v7.9.0: "This module version is not available") and a bare @latest
+# lookup is refused too. mod_auth_openidc from Debian does the same job (OIDC code flow against
+# an IdP, then identity headers to the upstream), and test/support/oauth2-proxy.ts makes it send
+# exactly oauth2-proxy's header set. When a release becomes available, build it with
+#   GOBIN=/var/cache/netbox-gate/bin go install github.com/oauth2-proxy/oauth2-proxy/v7@<exact version>
+# and point test/support/oauth2-proxy.ts at it.
 set -euo pipefail
-# Pinned to an exact release: the module proxy here refuses v7.12.0 and v7.13.0, and a bare @latest.
-version=v7.9.0
-out_dir=${NETBOX_GATE_BIN_DIR:-/var/cache/netbox-gate/bin}
-out=$out_dir/oauth2-proxy
-stamp=$out_dir/.oauth2-proxy-version
-
-if [ -x "$out" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
+if [ -x /usr/sbin/apache2 ] && [ -f /usr/lib/apache2/modules/mod_auth_openidc.so ]; then
   exit 0
 fi
-
-# scripts/deps/tacacs.sh may already have put a newer Go toolchain here; otherwise use the
-# machine's Go and let GOTOOLCHAIN fetch the one go.mod asks for from the module proxy.
-export PATH=$PATH:/usr/local/go/bin:/var/cache/netbox-gate/go-toolchain/bin
-if ! command -v go >/dev/null 2>&1; then
-  apt-get install -y -qq golang-go >/dev/null
-fi
-mkdir -p "$out_dir"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-GOTOOLCHAIN=auto GOFLAGS=-mod=mod GOBIN="$tmp" go install -trimpath "github.com/oauth2-proxy/oauth2-proxy/v7@$version"
-mv -f "$tmp/oauth2-proxy" "$out"
-echo "$version" >"$stamp"
-echo "built $out ($version)"
+export DEBIAN_FRONTEND=noninteractive
+# apache2-bin only: the binary and modules, without the packaged service that would start on :80.
+apt-get install -y -qq --no-install-recommends apache2-bin libapache2-mod-auth-openidc >/dev/null
+echo "installed apache2-bin + mod_auth_openidc"

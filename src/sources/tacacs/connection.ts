@@ -67,8 +67,9 @@ export class TacacsConnection {
     });
   }
 
+  /** Open, and nothing unread: bytes arriving between sessions make a connection unfit for reuse. */
   get usable(): boolean {
-    return this.failure === undefined && !this.socket.destroyed;
+    return this.failure === undefined && !this.socket.destroyed && this.buffer.length === 0;
   }
 
   /** Sends one packet and returns the raw reply (header + body), with the header already checked. */

@@ -22,6 +22,13 @@ const scope = z.enum(['base', 'one', 'sub']);
 
 /** An LDAP filter template; `{username}` / `{dn}` are replaced by escaped values at run time. */
 const filterTemplate = z.string().refine((s) => {
+  // ldapts' parser is lenient (it takes "uid=x" and a missing last ")"), so check the shape first.
+  let depth = 0;
+  for (const ch of s) {
+    if (ch === '(') depth++;
+    else if (ch === ')' && --depth < 0) return false;
+  }
+  if (depth !== 0 || !s.startsWith('(') || !s.endsWith(')')) return false;
   try {
     FilterParser.parseString(fillFilter(s, { username: 'x', dn: 'cn=x' }));
     return true;
@@ -96,40 +103,51 @@ export const ldapSourceSchema = z
     /** AD defaults (sAMAccountName, in-chain groups) and refusal of disabled accounts (userAccountControl). */
     activeDirectory: z.boolean().default(false),
   })
-  .superRefine((c, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    if (c.userDnTemplate !== undefined && c.userSearch !== undefined) {
-      issue(['userDnTemplate'], 'set either userDnTemplate (direct bind) or userSearch (search-and-bind), not both');
-    } else if (c.userDnTemplate === undefined && c.userSearch === undefined) {
-      issue([], 'set userSearch (with bindDn and bindPassword) for search-and-bind, or userDnTemplate for direct bind');
-    }
-    if (c.userDnTemplate !== undefined && c.userDnTemplate.split('{username}').length !== 2) {
-      issue(['userDnTemplate'], 'must contain "{username}" exactly once, e.g. "uid={username},ou=people,dc=example,dc=org"');
-    }
-    if (c.userSearch !== undefined && c.bindDn === undefined) {
-      issue(['bindDn'], 'userSearch needs a service account: set bindDn and bindPassword');
-    }
-    if ((c.bindDn === undefined) !== (c.bindPassword === undefined)) {
-      issue([c.bindDn === undefined ? 'bindDn' : 'bindPassword'], 'bindDn and bindPassword go together');
-    }
-    c.urls.forEach((u, i) => {
-      const ldaps = u.startsWith('ldaps:');
-      if (ldaps && c.startTls) issue(['urls', i], 'startTls applies to ldap:// URLs; ldaps:// is already TLS');
-      if (!ldaps && !c.startTls && !c.insecureAllowPlaintext) {
-        issue(['urls', i], 'ldap:// without StartTLS sends passwords in clear text; use ldaps://, set startTls: true, or set insecureAllowPlaintext: true');
+  .superRefine(
+    (value, ctx) => {
+      // Runs even when single fields failed (`when` below), so every problem shows at once;
+      // hence the value is read defensively: a failed field may hold anything.
+      const c = value as Partial<Record<keyof typeof value, unknown>>;
+      const g = (typeof c.groups === 'object' && c.groups !== null ? c.groups : {}) as Record<string, unknown>;
+      const search = typeof g['search'] === 'object' && g['search'] !== null ? (g['search'] as Record<string, unknown>) : undefined;
+      const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+      if (c.userDnTemplate !== undefined && c.userSearch !== undefined) {
+        issue(['userDnTemplate'], 'set either userDnTemplate (direct bind) or userSearch (search-and-bind), not both');
+      } else if (c.userDnTemplate === undefined && c.userSearch === undefined) {
+        issue([], 'set userSearch (with bindDn and bindPassword) for search-and-bind, or userDnTemplate for direct bind');
       }
-    });
-    const nested = c.groups.nested ?? (c.activeDirectory ? 'in-chain' : 'none');
-    if (nested === 'in-chain' && c.groups.search === undefined) {
-      issue(['groups', 'search'], `nested: in-chain${c.groups.nested ? '' : ' (the default with activeDirectory: true)'} needs groups.search with a base; or set groups.nested: none to use memberOf only`);
-    }
-    if (nested === 'in-chain' && c.groups.search?.filter !== undefined && !c.groups.search.filter.includes(IN_CHAIN_RULE)) {
-      issue(['groups', 'search', 'filter'], `with nested: in-chain the filter must use the rule ${IN_CHAIN_RULE}, e.g. "(member:${IN_CHAIN_RULE}:={dn})"`);
-    }
-    if (nested === 'recursive' && !c.groups.memberOf && c.groups.search === undefined) {
-      issue(['groups', 'nested'], 'recursive needs a group source: groups.memberOf or groups.search');
-    }
-  });
+      if (typeof c.userDnTemplate === 'string' && c.userDnTemplate.split('{username}').length !== 2) {
+        issue(['userDnTemplate'], 'must contain "{username}" exactly once, e.g. "uid={username},ou=people,dc=example,dc=org"');
+      }
+      if (c.userSearch !== undefined && c.bindDn === undefined) {
+        issue(['bindDn'], 'userSearch needs a service account: set bindDn and bindPassword');
+      }
+      if ((c.bindDn === undefined) !== (c.bindPassword === undefined)) {
+        issue([c.bindDn === undefined ? 'bindDn' : 'bindPassword'], 'bindDn and bindPassword go together');
+      }
+      if (Array.isArray(c.urls)) {
+        c.urls.forEach((u: unknown, i) => {
+          if (typeof u !== 'string' || !/^ldaps?:/.test(u)) return;
+          const ldaps = u.startsWith('ldaps:');
+          if (ldaps && c.startTls === true) issue(['urls', i], 'startTls applies to ldap:// URLs; ldaps:// is already TLS');
+          if (!ldaps && c.startTls !== true && c.insecureAllowPlaintext !== true) {
+            issue(['urls', i], 'ldap:// without StartTLS sends passwords in clear text; use ldaps://, set startTls: true, or set insecureAllowPlaintext: true');
+          }
+        });
+      }
+      const nested = g['nested'] ?? (c.activeDirectory === true ? 'in-chain' : 'none');
+      if (nested === 'in-chain' && search === undefined) {
+        issue(['groups', 'search'], `nested: in-chain${g['nested'] ? '' : ' (the default with activeDirectory: true)'} needs groups.search with a base; or set groups.nested: none to use memberOf only`);
+      }
+      if (nested === 'in-chain' && typeof search?.['filter'] === 'string' && !search['filter'].includes(IN_CHAIN_RULE)) {
+        issue(['groups', 'search', 'filter'], `with nested: in-chain the filter must use the rule ${IN_CHAIN_RULE}, e.g. "(member:${IN_CHAIN_RULE}:={dn})"`);
+      }
+      if (nested === 'recursive' && g['memberOf'] === false && search === undefined) {
+        issue(['groups', 'nested'], 'recursive needs a group source: groups.memberOf or groups.search');
+      }
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 export type LdapSourceInput = z.input<typeof ldapSourceSchema>;
 export type LdapSourceConfig = z.output<typeof ldapSourceSchema>;

@@ -62,8 +62,12 @@ export function firstRdn(dn: string): { type: string; value: string } | undefine
   const type = dn.slice(0, eq).trim();
   if (!/^[A-Za-z][A-Za-z0-9-]*$|^\d+(\.\d+)*$/.test(type)) return undefined;
   const bytes: number[] = [];
+  // Unescaped spaces around the value are not part of it; escaped ones are (RFC 4514).
+  let keep = 0;
   const enc = new TextEncoder();
-  for (let i = eq + 1; i < dn.length; i++) {
+  let i = eq + 1;
+  while (dn[i] === ' ') i++;
+  for (; i < dn.length; i++) {
     const ch = dn[i]!;
     if (ch === ',' || ch === '+') break;
     if (ch === '\\') {
@@ -75,18 +79,18 @@ export function firstRdn(dn: string): { type: string; value: string } | undefine
         bytes.push(...enc.encode(dn[i + 1]!));
         i += 1;
       } else return undefined;
+      keep = bytes.length;
       continue;
     }
     bytes.push(...enc.encode(ch));
+    if (ch !== ' ') keep = bytes.length;
   }
-  let value: string;
+  if (keep === 0) return undefined;
   try {
-    value = new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(bytes));
+    return { type, value: new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(bytes.slice(0, keep))) };
   } catch {
     return undefined;
   }
-  value = value.trim();
-  return value === '' ? undefined : { type, value };
 }
 
 /** A comparison key for DNs: case and spaces around separators do not matter. */

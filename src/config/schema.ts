@@ -2,6 +2,7 @@
 // concern; each source kind brings its own schema from src/sources/<kind>/config.ts.
 import { z } from 'zod';
 import { policySchema } from '../policy/schema.js';
+import { ldapSourceSchema } from '../sources/ldap/config.js';
 import { oidcSourceSchema } from '../sources/oidc/config.js';
 import { radiusSourceSchema } from '../sources/radius/config.js';
 import { tacacsSourceSchema } from '../sources/tacacs/config.js';
@@ -81,7 +82,7 @@ export const loggingSchema = z.strictObject({
 });
 
 /** Every source kind's schema; a kind's folder adds itself here and in sources/factory.ts. */
-export const sourceSchemas = [oidcSourceSchema, radiusSourceSchema, tacacsSourceSchema] as const;
+export const sourceSchemas = [oidcSourceSchema, radiusSourceSchema, tacacsSourceSchema, ldapSourceSchema] as const;
 
 export const sourceSchema = z.discriminatedUnion('kind', sourceSchemas);
 

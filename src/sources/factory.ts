@@ -1,6 +1,7 @@
 // Builds the runtime Source for each configured entry. The switch is exhaustive: a new kind
 // that is added to the config schema but not here fails to compile.
 import type { ResolvedSourceConfig } from '../config/load.js';
+import { createLdapSource } from './ldap/index.js';
 import { createOidcSource } from './oidc/index.js';
 import { createRadiusSource } from './radius/index.js';
 import { createTacacsSource } from './tacacs/index.js';
@@ -15,6 +16,8 @@ export function createSource(cfg: ResolvedSourceConfig, deps: SourceDeps): Sourc
       return createRadiusSource(cfg, d);
     case 'tacacs':
       return createTacacsSource(cfg, d);
+    case 'ldap':
+      return createLdapSource(cfg, d);
     default: {
       // Check the whole union, not `cfg.kind`: with two or more kinds cfg narrows to never here.
       const never: never = cfg;

@@ -31,7 +31,7 @@ function rejected(reason: string, message: string, cause?: unknown): GateError {
 
 export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, internals: LdapInternals = {}): PasswordSource {
   const cfg: ResolvedLdapConfig = resolveLdapConfig(config);
-  const logger: Logger = deps.logger.child({ source: cfg.id, kind: 'ldap' });
+  const logger: Logger = deps.logger.child({ kind: 'ldap' });
   const connect = internals.connect ?? ldaptsConnector(cfg, tlsSettings(cfg));
   if (cfg.tls.insecureSkipVerify) logger.warn({}, 'tls.insecureSkipVerify is on: LDAP server certificates are not checked');
   const attributes = userAttributeNames(cfg);

@@ -4,6 +4,7 @@ import type { Attributes } from '../../types.js';
 import type { SourceDeps } from '../source.js';
 import type { ResolvedOidcConfig } from './config.js';
 import { enrichEntraClaims } from './entra.js';
+import { enrichKeycloakClaims } from './keycloak.js';
 
 export interface EnrichInput {
   cfg: ResolvedOidcConfig;
@@ -17,10 +18,11 @@ export interface EnrichInput {
 export async function enrichClaims(input: EnrichInput): Promise<Attributes> {
   switch (input.cfg.preset) {
     case 'generic':
-    case 'keycloak':
     case 'authentik':
     case 'okta':
       return input.claims;
+    case 'keycloak':
+      return enrichKeycloakClaims(input);
     case 'entra':
       return enrichEntraClaims(input);
   }

@@ -105,7 +105,9 @@ export function attributesFromHeaders(m: ResolvedMapping, headers: IncomingHttpH
   one('name', m.headers.name);
   if (attrs.user === undefined && attrs.preferred_username === undefined && attrs.email === undefined) return undefined;
   const groups = headerValues(headers, m.headers.groups);
-  if (groups.length > 0) attrs.groups = groups;
+  // headers mode keeps one element per header instance (identityFromAttributes splits each);
+  // authentik's fallback is split here, so its attributes look like its JWT's groups array.
+  if (groups.length > 0) attrs.groups = m.mode === 'headers' ? groups : splitGroups(groups.join(m.groupSeparator ?? ','), m);
   return attrs;
 }
 

@@ -1,6 +1,7 @@
 // The LDAP source against a real OpenLDAP slapd on loopback (scripts/deps/slapd.sh installs it):
 // search-and-bind, direct bind, nested groups, injection, LDAPS/StartTLS, failover, refresh.
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isGateError } from '../../src/errors.js';
 import { silentLogger } from '../../src/types.js';
@@ -121,6 +122,24 @@ describe('LDAP source against OpenLDAP slapd', () => {
     await rejects(reversed.authenticate('alice', 'wrong', ctx), 'ERR_AUTH_REJECTED', 'invalid_credentials');
     const allDead = source({ urls: [dead] });
     await rejects(allDead.authenticate('alice', PASSWORDS.alice, ctx), 'ERR_SOURCE_UNAVAILABLE', /ECONNREFUSED/);
+  });
+
+  it('a server that accepts connections but never answers times out and is skipped', async () => {
+    const silent = createServer((sock) => sock.on('error', () => {}));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      for (const url of [`ldap://127.0.0.1:${port}`, `ldaps://127.0.0.1:${port}`]) {
+        const src = source({ urls: [url, slapd.ldapsUrl], timeout: '300ms', insecureAllowPlaintext: true });
+        assert.equal((await src.authenticate('alice', PASSWORDS.alice, ctx)).identity.username, 'alice', url);
+        const only = source({ urls: [url], timeout: '300ms', insecureAllowPlaintext: true });
+        await rejects(only.authenticate('alice', PASSWORDS.alice, ctx), 'ERR_SOURCE_UNAVAILABLE', /time/i);
+      }
+      const startTls = source({ urls: [`ldap://127.0.0.1:${port}`, slapd.ldapUrl], startTls: true, timeout: '300ms' });
+      assert.equal((await startTls.authenticate('alice', PASSWORDS.alice, ctx)).identity.username, 'alice');
+    } finally {
+      silent.close();
+    }
   });
 
   it('a wrong service account password is a configuration error, not a rejected user', async () => {

@@ -1,0 +1,100 @@
+// The shipped gateway (`netbox-gate serve`) with an Entra source against the Entra/Graph stand-in
+// and a recording upstream in NetBox's place: GUID groups from Graph become NetBox group headers,
+// and a removal at Entra reaches NetBox at the next refresh.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { EntraStandin } from '../support/entra-standin.js';
+import { type RunningGateway, startGateway } from '../support/gateway.js';
+import { CookieClient } from '../support/http-client.js';
+
+function recordingUpstream(): Promise<{ url: string; seen: http.IncomingHttpHeaders[]; close(): Promise<void> }> {
+  const seen: http.IncomingHttpHeaders[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.headers);
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<p>netbox</p>');
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        seen,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      }),
+    ),
+  );
+}
+
+describe('gateway with an Entra source (stand-in)', () => {
+  let s: EntraStandin;
+  let gw: RunningGateway;
+  let up: Awaited<ReturnType<typeof recordingUpstream>>;
+  let user: string;
+  let admins: string;
+  let staff: string;
+
+  before(async () => {
+    s = await EntraStandin.create();
+    await s.listen();
+    up = await recordingUpstream();
+    user = s.addUser({ name: 'Alice', preferredUsername: 'alice@contoso.test', email: 'alice@contoso.test' }).oid;
+    staff = s.addGroup('Staff', [user]);
+    admins = s.addGroup('NetBox Admins', [staff]); // nested: alice is in it through Staff
+    const engineers = s.addGroup('Network Engineers', [user]);
+    s.signInAs(user);
+    gw = await startGateway(
+      (port) => {
+        s.registerRedirectUri(`http://127.0.0.1:${port}/.netbox-gate/callback/entra`);
+        return `server:
+  listen: 127.0.0.1:${port}
+  publicUrl: http://127.0.0.1:${port}
+netbox:
+  url: ${up.url}
+sources:
+  - kind: oidc
+    id: entra
+    preset: entra
+    clientId: ${s.clientId}
+    clientSecret: \${env:ENTRA_CLIENT_SECRET}
+    insecureAllowHttpIssuer: true
+    refreshInterval: 1s
+    entra:
+      tenantId: ${s.tenantId}
+      loginUrl: ${s.url}
+      graphUrl: ${s.url}
+policy:
+  rules:
+    - { name: admins, sources: entra, groups: ${admins}, netboxGroups: Network Admins }
+    - { name: engineers, sources: entra, groups: ${engineers}, netboxGroups: Network Engineers }
+`;
+      },
+      { ENTRA_CLIENT_SECRET: s.clientSecret },
+    );
+  });
+  after(async () => {
+    await gw?.stop();
+    await s?.close();
+    await up?.close();
+  });
+
+  it('signs in through Entra and sends NetBox the groups mapped from nested Graph memberships, then drops a removed one', async () => {
+    const c = new CookieClient();
+    const { res, url } = await c.follow(`${gw.url}/dcim/devices/`, { headers: { Accept: 'text/html' } });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(new URL(url).pathname, '/dcim/devices/');
+    const first = up.seen.at(-1)!;
+    assert.equal(first['x-remote-user'], 'alice@contoso.test');
+    assert.equal(first['x-remote-user-groups'], 'Network Admins|Network Engineers');
+    assert.ok(!JSON.stringify(gw.logs).includes(s.clientSecret), 'the client secret never reaches the logs');
+
+    s.removeMember(staff, user); // alice leaves Staff, and with it NetBox Admins
+    await delay(1200); // past refreshInterval, so the next request refreshes at Entra
+    const again = await c.follow(`${gw.url}/dcim/devices/`, { headers: { Accept: 'text/html' } });
+    assert.equal(again.res.status, 200);
+    assert.equal(up.seen.at(-1)!['x-remote-user-groups'], 'Network Engineers');
+    assert.ok(s.tokenGrants.includes('refresh_token'));
+  });
+});

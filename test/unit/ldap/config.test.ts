@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { IN_CHAIN_RULE, ldapSourceSchema, resolveLdapConfig, type LdapSourceInput } from '../../../src/sources/ldap/config.js';
 
 const base: LdapSourceInput = {
@@ -92,6 +94,16 @@ describe('ldapSourceSchema', () => {
     const union = z.discriminatedUnion('kind', [ldapSourceSchema]);
     assert.equal(union.parse(base).kind, 'ldap');
     assert.equal(union.safeParse({ ...base, startTls: true }).success, false);
+  });
+
+  it('examples/ldap-source.yaml is valid', () => {
+    const text = readFileSync(new URL('../../../../examples/ldap-source.yaml', import.meta.url), 'utf8').replace(/\$\{(env|file):[^}]+\}/g, 'resolved-secret');
+    const entries = parse(text) as unknown[];
+    assert.equal(entries.length, 2);
+    for (const e of entries) {
+      const r = ldapSourceSchema.safeParse(e);
+      assert.ok(r.success, r.error?.message);
+    }
   });
 
   it('checks filter syntax and unknown keys', () => {

@@ -294,7 +294,9 @@ PY
     "$(json_str "$DATA_DIR/netbox.log")" "$NETBOX_VERSION"
 }
 
-wait_gone() { local pid=$1 i; for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done; kill -KILL "$pid" 2>/dev/null || true; }
+# A process counts as gone when it no longer exists or is a zombie (its reaper may be slow).
+is_running() { kill -0 "$1" 2>/dev/null && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
+wait_gone() { local pid=$1 i; for i in $(seq 1 150); do is_running "$pid" || return 0; sleep 0.1; done; kill -KILL "$pid" 2>/dev/null || true; }
 
 cmd_stop() {
   parse_args "$@"

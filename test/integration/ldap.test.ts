@@ -102,6 +102,15 @@ describe('LDAP source against OpenLDAP slapd', () => {
     await rejects(src.authenticate(`netbox-gate,ou=services,${SUFFIX}`, SERVICE_PW, ctx), 'ERR_AUTH_REJECTED', 'invalid_credentials');
   });
 
+  it('direct bind without a service account reads groups as the user, and offers no refresh', async () => {
+    const src = source({ userSearch: undefined, bindDn: undefined, bindPassword: undefined, userDnTemplate: `uid={username},ou=people,${SUFFIX}` });
+    const { identity } = await src.authenticate('alice', PASSWORDS.alice, ctx);
+    assert.deepEqual(identity.groups, ['netbox-admins', 'netbox-users', 'staff']);
+    assert.equal(identity.email, 'alice@example.org');
+    assert.equal(src.refresh, undefined);
+    await rejects(src.authenticate('alice', PASSWORDS.bob, ctx), 'ERR_AUTH_REJECTED', 'invalid_credentials');
+  });
+
   it('StartTLS with the test CA works; a wrong CA fails with a clear TLS error', async () => {
     const ok = source({ urls: [slapd.ldapUrl], startTls: true });
     assert.equal((await ok.authenticate('bob', PASSWORDS.bob, ctx)).identity.username, 'bob');

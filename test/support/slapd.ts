@@ -162,6 +162,14 @@ access to attrs=userPassword
   by self =xw
   by anonymous auth
   by * none
+# Signed-in users may read groups (dynlist computes their memberOf from them) and the
+# containers above, which the dynlist's internal subtree search starts from.
+access to dn.subtree="ou=groups,${SUFFIX}"
+  by users read
+  by * none
+access to dn.regex="^(ou=[^,]+,)?${SUFFIX}$"
+  by users read
+  by * none
 access to *
   by dn.exact="${SERVICE_DN}" read
   by self read

@@ -13,8 +13,8 @@ const UAC_ACCOUNTDISABLE = 0x2;
 /** The user attributes fetched at sign-in and refresh. */
 export function userAttributeNames(cfg: ResolvedLdapConfig): string[] {
   const p = cfg.profileAttributes;
-  const names = [cfg.usernameAttribute, p.firstName, p.lastName, p.email, ...cfg.attributes];
-  if (cfg.groups.memberOf || cfg.groups.nested === 'recursive') names.push('memberOf');
+  // memberOf always: Identity.attributes shows it even when groups come from a search.
+  const names = [cfg.usernameAttribute, p.firstName, p.lastName, p.email, ...cfg.attributes, 'memberOf'];
   if (cfg.activeDirectory) names.push('userAccountControl');
   const seen = new Set<string>();
   return names.filter((n) => !seen.has(n.toLowerCase()) && seen.add(n.toLowerCase()));

@@ -6,6 +6,7 @@ import { ldapSourceSchema } from '../sources/ldap/config.js';
 import { oidcSourceSchema } from '../sources/oidc/config.js';
 import { radiusSourceSchema } from '../sources/radius/config.js';
 import { tacacsSourceSchema } from '../sources/tacacs/config.js';
+import { upstreamSourceSchema } from '../sources/upstream/config.js';
 import { duration, hostPort, httpUrl } from './common.js';
 
 /** Header names we inject: letters, digits and hyphens only (gunicorn drops `_`). */
@@ -82,7 +83,7 @@ export const loggingSchema = z.strictObject({
 });
 
 /** Every source kind's schema; a kind's folder adds itself here and in sources/factory.ts. */
-export const sourceSchemas = [oidcSourceSchema, radiusSourceSchema, tacacsSourceSchema, ldapSourceSchema] as const;
+export const sourceSchemas = [oidcSourceSchema, radiusSourceSchema, tacacsSourceSchema, ldapSourceSchema, upstreamSourceSchema] as const;
 
 export const sourceSchema = z.discriminatedUnion('kind', sourceSchemas);
 

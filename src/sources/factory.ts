@@ -5,6 +5,7 @@ import { createLdapSource } from './ldap/index.js';
 import { createOidcSource } from './oidc/index.js';
 import { createRadiusSource } from './radius/index.js';
 import { createTacacsSource } from './tacacs/index.js';
+import { createUpstreamSource } from './upstream/index.js';
 import type { Source, SourceDeps } from './source.js';
 
 export function createSource(cfg: ResolvedSourceConfig, deps: SourceDeps): Source {
@@ -18,6 +19,8 @@ export function createSource(cfg: ResolvedSourceConfig, deps: SourceDeps): Sourc
       return createTacacsSource(cfg, d);
     case 'ldap':
       return createLdapSource(cfg, d);
+    case 'upstream':
+      return createUpstreamSource(cfg, d);
     default: {
       // Check the whole union, not `cfg.kind`: with two or more kinds cfg narrows to never here.
       const never: never = cfg;

@@ -151,8 +151,10 @@ describe('LDAP source against OpenLDAP slapd', () => {
     }
   });
 
-  it('a wrong service account password is a configuration error, not a rejected user', async () => {
+  it('a wrong service account password or search base is a configuration error, not a rejected user', async () => {
     await rejects(source({ bindPassword: 'wrong' }).authenticate('alice', PASSWORDS.alice, ctx), 'ERR_SOURCE_CONFIG', /service account/);
+    const noBase = source({ userSearch: { base: `ou=nowhere,${SUFFIX}` } });
+    await rejects(noBase.authenticate('alice', PASSWORDS.alice, ctx), 'ERR_SOURCE_CONFIG', /NoSuchObject \(result 32\)/);
   });
 
   it('refresh sees a group removal and a deleted user', async () => {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { Client, ResultCodeError } from 'ldapts';
+import { Client, FilterParser, ResultCodeError, type Filter } from 'ldapts';
 import { GateError } from '../../errors.js';
 import type { Logger } from '../../types.js';
 import type { ResolvedLdapConfig } from './config.js';
@@ -159,10 +159,17 @@ export function ldaptsConnector(cfg: ResolvedLdapConfig, tlsOptions: tls.Connect
         }
       },
       async search(base, p) {
+        let filter: Filter;
+        try {
+          filter = FilterParser.parseString(p.filter);
+        } catch (err) {
+          // Our own mistake, not the server's: no point in asking the next one.
+          throw new LdapOpError('search', undefined, false, `search: invalid filter ${p.filter}`, { cause: err });
+        }
         try {
           const res = await client.search(base, {
             scope: p.scope,
-            filter: p.filter,
+            filter,
             attributes: p.attributes,
             sizeLimit: p.sizeLimit,
             timeLimit: Math.max(1, Math.ceil(cfg.timeout / 1000)),
@@ -223,7 +230,7 @@ export async function withFailover<T>(
       if (err instanceof GateError) throw err;
       const e = describe('request', err);
       if (!e.down) {
-        throw new GateError('ERR_SOURCE_CONFIG', `LDAP server ${url} refused a lookup: ${e.message}; check bindDn, bindPassword, search bases and access rights`, {
+        throw new GateError('ERR_SOURCE_CONFIG', `LDAP lookup failed on ${url}: ${e.message}; check bindDn, search bases, filters and access rights`, {
           cause: e,
           detail: { server: url, op: e.op, resultCode: e.resultCode },
         });

@@ -116,6 +116,7 @@ export function tlsSettings(cfg: ResolvedLdapConfig): tls.ConnectionOptions {
 /** Connects with ldapts; returns once the connection is ready for a bind (TLS done). */
 export function ldaptsConnector(cfg: ResolvedLdapConfig, tlsOptions: tls.ConnectionOptions): Connector {
   return async (url, signal) => {
+    if (signal?.aborted) throw new LdapOpError('connect', undefined, true, 'connect: cancelled');
     const u = new URL(url);
     const host = u.hostname.replace(/^\[|\]$/g, '');
     const ldaps = u.protocol === 'ldaps:';

@@ -187,6 +187,37 @@ describe('LDAP source (fake directory)', () => {
     await assert.rejects(make({}, dir).authenticate('u', 'pw', ctx), (e) => isGateError(e, 'ERR_SOURCE_UNAVAILABLE') && /dc1.*dc2/.test(e.message));
   });
 
+  it('a cancelled sign-in stops, without asking the next server; close() cancels what is in flight', { timeout: 10_000 }, async () => {
+    const contacted: string[] = [];
+    const hanging: Connector = async (url, signal) => {
+      contacted.push(url);
+      return {
+        url,
+        bind: () =>
+          new Promise<void>((_, reject) => {
+            if (signal?.aborted) reject(new LdapOpError('bind', undefined, true, 'bind: socket closed'));
+            // Like the real connection: aborting destroys the socket, which fails the pending bind.
+            signal?.addEventListener('abort', () => reject(new LdapOpError('bind', undefined, true, 'bind: socket closed')), { once: true });
+          }),
+        search: async () => [],
+        close: async () => {},
+      };
+    };
+    const cfg = ldapSourceSchema.parse({ kind: 'ldap', id: 'x', urls: ['ldaps://a', 'ldaps://b'], bindDn: SVC, bindPassword: 'p', userSearch: { base: 'dc=x' } });
+    const src = createLdapSource(cfg, { logger: silentLogger }, { connect: hanging });
+    const ac = new AbortController();
+    const p = src.authenticate('u', 'pw', { clientIp: 'x', signal: ac.signal });
+    setImmediate(() => ac.abort());
+    await assert.rejects(p, (e) => isGateError(e, 'ERR_SOURCE_UNAVAILABLE') && e.detail['reason'] === 'aborted');
+    assert.deepEqual(contacted, ['ldaps://a']);
+
+    contacted.length = 0;
+    const q = src.authenticate('u', 'pw', ctx);
+    setImmediate(() => void src.close());
+    await assert.rejects(q, (e) => isGateError(e, 'ERR_SOURCE_UNAVAILABLE') && e.detail['reason'] === 'aborted');
+    assert.deepEqual(contacted, ['ldaps://a']);
+  });
+
   it('refresh is offered only with a service account', () => {
     const dir = fakeDirectory({ passwords: {}, search: () => [] });
     assert.equal(make({ userSearch: undefined, bindDn: undefined, bindPassword: undefined, userDnTemplate: 'uid={username},dc=x' }, dir).refresh, undefined);

@@ -125,30 +125,40 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
   const saveSession = (id: string, s: GateSession) =>
     store.set(sessionKey(id), s, Math.max(1000, Math.min(sessionTtl(), s.createdAt + rt.cfg.sessions.absoluteTimeout - now())));
 
-  const endNetboxSession = (netboxSession: string | undefined) => {
-    if (!netboxSession) return;
-    // Fire and forget: ends NetBox's server-side session so the old cookie is dead even at NetBox.
+  /** Ends NetBox's server-side session, so the old cookie is dead even at NetBox. Never throws. */
+  const endNetboxSession = (netboxSession: string | undefined): Promise<void> => {
+    if (!netboxSession) return Promise.resolve();
     const t = rt.target;
-    const req = (t.url.protocol === 'https:' ? https : http).request({
-      protocol: t.url.protocol,
-      hostname: t.url.hostname,
-      port: t.url.port,
-      method: 'GET',
-      path: t.url.pathname.replace(/\/+$/, '') + rt.cfg.netbox.logoutPath,
-      headers: { Host: rt.publicUrl.host, Cookie: `${rt.cfg.netbox.sessionCookie}=${netboxSession}` },
-      agent: t.agent,
-      timeout: 10_000,
+    return new Promise<void>((resolve) => {
+      const req = (t.url.protocol === 'https:' ? https : http).request({
+        protocol: t.url.protocol,
+        hostname: t.url.hostname,
+        port: t.url.port,
+        method: 'GET',
+        path: t.url.pathname.replace(/\/+$/, '') + rt.cfg.netbox.logoutPath,
+        headers: { Host: rt.publicUrl.host, Cookie: `${rt.cfg.netbox.sessionCookie}=${netboxSession}` },
+        agent: t.agent,
+        timeout: 10_000,
+      });
+      req.on('response', (r) => {
+        r.resume();
+        r.on('end', resolve);
+      });
+      req.on('error', (err) => {
+        logger.warn({ err: err.message }, 'could not end the NetBox session');
+        resolve();
+      });
+      req.on('timeout', () => req.destroy(new Error('NetBox logout timed out')));
+      req.end();
     });
-    req.on('response', (r) => r.resume());
-    req.on('error', (err) => logger.warn({ err: err.message }, 'could not end the NetBox session'));
-    req.on('timeout', () => req.destroy());
-    req.end();
   };
 
-  const endSession = async (id: string, s: GateSession | undefined, cause: SessionEndCause) => {
+  /** With `wait`, returns once NetBox has ended its session too (sign-out); else in the background. */
+  const endSession = async (id: string, s: GateSession | undefined, cause: SessionEndCause, wait = false) => {
     await store.delete(sessionKey(id));
     if (!s) return;
-    endNetboxSession(s.netboxSession);
+    const nbDone = endNetboxSession(s.netboxSession);
+    if (wait) await nbDone;
     const src = rt.sources.get(s.sourceId);
     logger.info({ audit: 'session_end', source: s.sourceId, user: s.identity.username, session: s.logId, cause }, `session ended (${cause})`);
     if (src?.onSessionEnd) {
@@ -257,7 +267,7 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
     // its session starts, so a changed decision starts a fresh NetBox session.
     const fp = decisionFingerprint(s.decision);
     if (s.netboxSession && s.netboxFingerprint !== fp) {
-      endNetboxSession(s.netboxSession);
+      void endNetboxSession(s.netboxSession);
       delete s.netboxSession;
       changed = true;
     }
@@ -455,7 +465,7 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
   const signOut = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const id = getCookie(req.headers.cookie, cookieName());
     const s = id ? await store.get<GateSession>(sessionKey(id)) : undefined;
-    if (id) await endSession(id, s, 'logout');
+    if (id) await endSession(id, s, 'logout', true);
     const cookies = [clearCookie(cookieName(), cookieOpts())];
     const signedOut = new URL(`${prefix()}/signed-out`, rt.publicUrl).href;
     const src = s ? rt.sources.get(s.sourceId) : undefined;

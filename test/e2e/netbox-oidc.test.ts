@@ -209,30 +209,33 @@ describe('netbox-gate in front of a real NetBox 4.7 (Chromium, oidc-provider)', 
 
     // An invalid config is refused and the running one stays.
     assert.equal(await gw.reload('server: [broken'), 'refused');
-    assert.equal((await alice.goto(`${gwUrl}/dcim/sites/`))?.status(), 200);
+    assert.equal((await alice.goto(`${gwUrl}/user/profile/`))?.status(), 200);
     await gw.reload(gatewayConfig({ port: gwPort, issuer: idp.issuer, netboxUrl, aliceIsSuperuser: true }));
     await bobCtx.close();
     await aliceCtx.close();
   });
 
   it('sign-out ends the NetBox session: the old NetBox session cookie is anonymous afterwards', async () => {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage();
-    await signInInBrowser(page, gwUrl, 'bob');
     const u = await netboxUser(nb, 'bob');
-    // The NetBox session the gateway holds for bob (the browser never sees it).
-    const keys = (
-      await nb.python(`
+    const sessionsOfBob = async () =>
+      (
+        await nb.python(`
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 for s in Session.objects.filter(expire_date__gt=timezone.now()):
     if str(s.get_decoded().get('_auth_user_id')) == '${u!.id}':
         print(s.session_key)
 `)
-    )
-      .trim()
-      .split('\n')
-      .filter(Boolean);
+      )
+        .trim()
+        .split('\n')
+        .filter(Boolean);
+    const earlier = new Set(await sessionsOfBob());
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await signInInBrowser(page, gwUrl, 'bob');
+    // The NetBox session the gateway holds for this sign-in (the browser never sees it).
+    const keys = (await sessionsOfBob()).filter((k) => !earlier.has(k));
     assert.ok(keys.length >= 1, 'bob has a NetBox session while signed in');
     assert.ok(!(await ctx.cookies()).some((c) => c.name === 'sessionid'), 'the browser holds no NetBox session cookie');
 

@@ -43,6 +43,8 @@ export interface ProxyOptions {
   sessionCookieValue: string | undefined;
   /** Called when NetBox sets or deletes its session cookie (the browser never sees it). */
   onSessionCookie(value: string | undefined): void;
+  /** Gateway cookies to add to NetBox's response (a session started on this request). */
+  setCookies?: string[];
   /** Request path to send (defaults to req.url). */
   path?: string;
 }
@@ -132,6 +134,7 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
     if (lower === 'location') value = publicLocation(value, t.url, o.publicUrl);
     outHeaders.push([name, value]);
   }
+  for (const c of o.setCookies ?? []) outHeaders.push(['Set-Cookie', c]);
   res.writeHead(up.statusCode ?? 502, up.statusMessage, outHeaders.flat() as unknown as http.OutgoingHttpHeaders);
   try {
     await pipeline(up, res);

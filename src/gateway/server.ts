@@ -45,6 +45,11 @@ interface Pending {
   next: string;
 }
 
+interface ProxyAssertion {
+  source: Source & { flow: 'proxy' };
+  result: SignInResult;
+}
+
 interface Client {
   ip: string;
   proto: string;
@@ -201,7 +206,11 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
    * Brings a session up to date: expiry, refresh at the source, re-decision after a reload.
    * Returns undefined when the session has ended (the cause is logged).
    */
-  const currentSession = async (id: string, client: Client): Promise<{ s: GateSession; ended?: undefined } | { s?: undefined; ended: SessionEndCause | 'none' }> => {
+  const currentSession = async (
+    id: string,
+    client: Client,
+    asserted: ProxyAssertion | undefined,
+  ): Promise<{ s: GateSession; ended?: undefined } | { s?: undefined; ended: SessionEndCause | 'none' }> => {
     const s = await store.get<GateSession>(sessionKey(id));
     if (!s) return { ended: 'none' };
     const t = now();
@@ -215,6 +224,19 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
       return { ended: 'revoked' };
     }
     let changed = false;
+    if (src.flow === 'proxy') {
+      // A proxy asserts the identity on every request: a different user, or none, ends this
+      // session; changed groups are a refresh.
+      if (!asserted || asserted.source.id !== s.sourceId || asserted.result.identity.username !== s.identity.username) {
+        await endSession(id, s, 'revoked');
+        return { ended: 'revoked' };
+      }
+      if (JSON.stringify(asserted.result.identity) !== JSON.stringify(s.identity)) {
+        s.identity = asserted.result.identity;
+        s.sourceState = asserted.result.state;
+        s.generation = -1;
+      }
+    }
     const interval = refreshIntervalOf(src);
     if (interval !== undefined && t - s.refreshedAt >= interval && src.refresh) {
       const key = sessionKey(id);
@@ -469,7 +491,8 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
     const cookies = [clearCookie(cookieName(), cookieOpts())];
     const signedOut = new URL(`${prefix()}/signed-out`, rt.publicUrl).href;
     const src = s ? rt.sources.get(s.sourceId) : undefined;
-    const idp = src?.flow === 'redirect' && src.endSessionUrl ? src.endSessionUrl(s!.sourceState, signedOut) : undefined;
+    let idp = src?.flow === 'redirect' && src.endSessionUrl ? src.endSessionUrl(s!.sourceState, signedOut) : undefined;
+    if (src?.flow === 'proxy') idp = (rt.cfg.sources.find((c) => c.id === src.id) as { signOutUrl?: string } | undefined)?.signOutUrl;
     return redirect(res, idp ?? signedOut, cookies);
   };
 
@@ -488,7 +511,7 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
 
     const auth = req.headers.authorization ?? '';
     const tokenRequest = /^(Token|Bearer)\s+\S/i.test(auth);
-    const proxy = async (inject: Array<[string, string]>, session?: { id: string; s: GateSession }) => {
+    const proxy = async (inject: Array<[string, string]>, session?: { id: string; s: GateSession }, setCookies: string[] = []) => {
       try {
         await proxyRequest(req, res, {
           target: rt.target,
@@ -498,6 +521,7 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
           client,
           sessionCookieName: rt.cfg.netbox.sessionCookie,
           sessionCookieValue: session?.s.netboxSession,
+          setCookies,
           onSessionCookie: (value) => {
             if (!session) return;
             if (value) {
@@ -520,11 +544,43 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
     // otherwise log the header user into a session and drop the token identity).
     if (tokenRequest) return proxy([]);
 
-    const id = getCookie(req.headers.cookie, cookieName());
+    let asserted: ProxyAssertion | undefined;
+    for (const src of rt.sources.values()) {
+      if (src.flow !== 'proxy') continue;
+      try {
+        const r = await src.identify({ remoteAddress: req.socket.remoteAddress ?? '', headers: req.headers }, { clientIp: client.ip });
+        if (r) {
+          asserted = { source: src, result: r };
+          break;
+        }
+      } catch (err) {
+        logger.warn({ source: src.id, err: (err as Error).message }, 'upstream identity could not be checked');
+        if (wantsHtml(req)) return sendHtml(res, 503, messagePage('Sign-in unavailable', `${src.displayName} cannot be verified right now. Try again in a moment.`));
+        return sendJson(res, 503, { detail: 'identity could not be verified (upstream proxy keys unavailable)' });
+      }
+    }
+
+    let id = getCookie(req.headers.cookie, cookieName());
     let state: Awaited<ReturnType<typeof currentSession>> = { ended: 'none' };
-    if (id) state = await currentSession(id, client);
+    if (id) state = await currentSession(id, client, asserted);
 
     if (pathname === rt.cfg.netbox.logoutPath) return signOut(req, res);
+
+    const setCookies: string[] = [];
+    if (!state.s && asserted) {
+      const d = decide(rt.cfg.policy, asserted.result.identity);
+      auditDecision(logger, 'sign_in', d, { clientIp: client.ip, sourceGroups: asserted.result.identity.groups });
+      if (!d.allowed || headerSafe(d.username) === undefined) {
+        if (wantsHtml(req)) return denied(res, d);
+        return sendJson(res, 403, { detail: `${d.username} is not allowed to use NetBox (${d.reason ?? 'denied'})` });
+      }
+      id = await startSession(asserted.result, asserted.source, d, client);
+      const s = await store.get<GateSession>(sessionKey(id));
+      if (s) {
+        state = { s };
+        setCookies.push(serializeCookie(cookieName(), id, { ...cookieOpts(), maxAgeSeconds: Math.floor(rt.cfg.sessions.absoluteTimeout / 1000) }));
+      }
+    }
 
     if (!state.s) {
       const cookies = id ? [clearCookie(cookieName(), cookieOpts())] : [];
@@ -542,7 +598,7 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
     if (pathname === rt.cfg.netbox.loginPath && wantsHtml(req)) {
       return redirect(res, safeReturnPath(url.searchParams.get('next'), prefix()));
     }
-    return proxy(rt.headers.identityHeaders(state.s.decision), { id: id!, s: state.s });
+    return proxy(rt.headers.identityHeaders(state.s.decision), { id: id!, s: state.s }, setCookies);
   };
 
   const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {

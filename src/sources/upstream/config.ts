@@ -98,6 +98,11 @@ export const upstreamSourceSchema = z
      * X-authentik-jwt. Anyone who can reach the gateway past the outpost can then claim any user.
      */
     insecureTrustUnsignedHeaders: z.boolean().default(false),
+    /** Where sign-out sends the browser so the proxy ends its own session (oauth2-proxy: /oauth2/sign_out). */
+    signOutUrl: z
+      .string()
+      .refine((s) => (s.startsWith('/') && !s.startsWith('//')) || /^https?:\/\//.test(s), 'a path such as /oauth2/sign_out or an http(s) URL')
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if (c.mode !== 'headers' && c.jwt === undefined && !(c.mode === 'authentik' && c.authentik)) {

@@ -14,6 +14,7 @@ import { launchBrowser } from '../support/browser.js';
 import { repoRoot, startGateway, type RunningGateway } from '../support/gateway.js';
 import { CookieClient, signInThroughDemoIdp } from '../support/http-client.js';
 import { startNetbox, type NetboxInstance } from '../support/netbox.js';
+import { groupNames, netboxUser } from '../support/netbox-users.js';
 import { freePort } from '../support/ports.js';
 
 const SECRET = 'e2e-client-secret';
@@ -58,24 +59,8 @@ ${
 `;
 }
 
-interface NbUser {
-  id: number;
-  username: string;
-  is_superuser: boolean;
-  groups: Array<{ name: string }>;
-}
 
-async function netboxUser(nb: NetboxInstance, username: string): Promise<NbUser | undefined> {
-  const r = await nb.api('GET', `/api/users/users/?username=${encodeURIComponent(username)}`);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  const u = (r.body as { results: Array<Omit<NbUser, 'is_superuser'>> }).results[0];
-  if (!u) return undefined;
-  // NetBox 4.7's user serializer has no is_superuser field; its filter does (docs/netbox-facts.md).
-  const su = await nb.api('GET', `/api/users/users/?username=${encodeURIComponent(username)}&is_superuser=true`);
-  return { ...u, is_superuser: (su.body as { count: number }).count === 1 };
-}
 
-const groupNames = (u: NbUser | undefined) => (u?.groups ?? []).map((g) => g.name).sort();
 
 async function signInInBrowser(page: Page, gatewayUrl: string, username: string, path = '/'): Promise<void> {
   await page.goto(gatewayUrl + path);

@@ -1,5 +1,5 @@
-// The upstream source in headers mode behind a real OIDC reverse proxy (Apache mod_auth_openidc
-// sending oauth2-proxy's X-Forwarded-* headers) signed in at the demo IdP, over real loopback TCP.
+// The upstream source in headers mode behind the real oauth2-proxy (v7.6.0) signed in at the demo
+// IdP, over real loopback TCP: what oauth2-proxy actually sends becomes the identity.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -11,7 +11,7 @@ import { upstreamSourceSchema } from '../../src/sources/upstream/config.js';
 import { createUpstreamSource } from '../../src/sources/upstream/index.js';
 import type { ProxySource, SignInResult } from '../../src/sources/source.js';
 import { silentLogger } from '../../src/types.js';
-import { freePort, startHeaderProxy, type HeaderProxy } from '../support/oauth2-proxy.js';
+import { freePort, startOAuth2Proxy, type OAuth2Proxy } from '../support/oauth2-proxy.js';
 
 const TIMEOUT = 10_000;
 const CLIENT_ID = 'header-proxy';
@@ -24,14 +24,13 @@ interface Seen {
 }
 
 /**
- * Cookie jar for one user agent (cookie names of the IdP and the proxy do not collide). Built on
- * undici.request, not fetch: fetch always sends Sec-Fetch-Mode: cors, and mod_auth_openidc answers
- * such non-navigation requests with 401 instead of a redirect to the IdP.
+ * Cookie jar for one user agent (cookie names of the IdP and the proxy do not collide). Sends
+ * Accept: text/html like a browser navigation: oauth2-proxy answers application/json with 401.
  */
 class Browser {
   readonly cookies = new Map<string, string>();
   async send(url: string, init: { method?: 'GET' | 'POST'; body?: string; headers?: Record<string, string> } = {}): Promise<Page> {
-    const headers: Record<string, string> = { accept: 'text/html,application/json;q=0.9', 'sec-fetch-mode': 'navigate', ...init.headers };
+    const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     const res = await undiciRequest(url, {
       method: init.method ?? 'GET',
@@ -82,7 +81,7 @@ async function signInThrough(browser: Browser, startUrl: string, username: strin
       const html = res.text;
       const m = /<form[^>]*action="([^"]+)"/.exec(html);
       assert.ok(m?.[1], `expected the IdP login form at ${url}, got: ${html.slice(0, 300)}`);
-      url = new URL(m[1].replace(/&#38;/g, '&'), url).href;
+      url = new URL(m[1].replace(/&#38;|&amp;/g, '&'), url).href;
       res = await browser.send(url, {
         method: 'POST',
         body: new URLSearchParams({ username, password }).toString(),
@@ -110,16 +109,16 @@ function direct(url: string, localAddress: string, headers: Record<string, strin
   });
 }
 
-describe('upstream source behind a real header-injecting proxy', () => {
+describe('upstream source behind the real oauth2-proxy', () => {
   let source: ProxySource;
   let upstream: Server;
   let upstreamUrl: string;
   let idp: DemoIdp;
-  let proxy: HeaderProxy;
+  let proxy: OAuth2Proxy;
   const seen: Seen[] = [];
 
   before(async () => {
-    // Only the proxy's own address is trusted. Apache connects from 127.0.0.1; the "attacker"
+    // Only the proxy's own address is trusted. oauth2-proxy connects from 127.0.0.1; the "attacker"
     // below connects from 127.0.0.3, another real loopback address, so the check sees real peers.
     const cfg = upstreamSourceSchema.parse({ kind: 'upstream', id: 'oauth2-proxy', mode: 'headers', trustedAddresses: ['127.0.0.1/32'] });
     source = createUpstreamSource(cfg, { logger: silentLogger });
@@ -145,7 +144,7 @@ describe('upstream source behind a real header-injecting proxy', () => {
     idp = await startDemoIdp({
       clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${port}/oauth2/callback`], postLogoutRedirectUris: [] }],
     });
-    proxy = await startHeaderProxy({ port, issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, upstreamUrl });
+    proxy = await startOAuth2Proxy({ port, issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, upstreamUrl });
   });
 
   after(async () => {

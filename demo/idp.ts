@@ -39,10 +39,37 @@ export interface DemoIdpOptions {
   accessTokenTtl?: number;
   /** Seconds; default 600. */
   idTokenTtl?: number;
+  /**
+   * Mount the provider under this path, as products with per-application or per-server issuers
+   * do: authentik `/application/o/<slug>/` (trailing slash part of the issuer), Okta custom
+   * servers `/oauth2/<id>`. The issuer becomes origin + path and discovery sits at
+   * `<issuer>/.well-known/openid-configuration`. Default: the bare origin.
+   */
+  issuerPath?: string;
+  /**
+   * Endpoint paths below the issuer (oidc-provider's `routes`), to advertise a product's own
+   * shape, e.g. authentik's `{ end_session: '/end-session/' }`. Unset ones keep the library's.
+   */
+  routes?: Partial<Record<DemoRouteName, string>>;
+  /**
+   * The claims a user has, in the product's shape (its `sub` format, group filter, which name
+   * fields exist). Default: sub = username, preferred_username, email, email_verified,
+   * given_name, family_name, name, groups.
+   */
+  claimsFor?: (user: DemoUser) => Record<string, unknown>;
+  /**
+   * Which scope releases which claims (oidc-provider's `claims`); claims listed under `openid`
+   * go out whatever the scope, like a claim set to "Include in: Any scope".
+   */
+  scopeClaims?: Record<string, string[]>;
 }
+
+export type DemoRouteName = 'authorization' | 'token' | 'userinfo' | 'jwks' | 'end_session' | 'revocation';
 
 export interface DemoIdp {
   issuer: string;
+  /** The server's own origin; differs from the issuer when issuerPath is set. */
+  origin: string;
   url: string;
   users: DemoUser[];
   /** Replaces a user's groups; seen by the next token issuance or refresh. */
@@ -68,6 +95,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     throw new TypeError('startDemoIdp: at least one client is required');
   }
   const host = opts.host ?? '127.0.0.1';
+  const mountPath = normaliseIssuerPath(opts.issuerPath);
   const users = (opts.users ?? defaultDemoUsers()).map((u) => ({ ...u, groups: [...u.groups] }));
   const disabled = new Set<string>();
   const userByName = (name: string): DemoUser | undefined => users.find((u) => u.username === name);
@@ -82,7 +110,11 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
   server.listen(opts.port ?? 0, host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuer = origin + mountPath;
+  // Requests under the mount are handed to the provider with the prefix removed and the full
+  // URL in originalUrl, which is how oidc-provider learns where it is mounted.
+  const mountPrefix = mountPath.replace(/\/+$/, '');
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const signingJwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
@@ -98,6 +130,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
       claims: () => {
         const u = activeUser(sub) ?? userByName(sub);
         if (!u) return { sub };
+        if (opts.claimsFor) return { sub: u.username, ...opts.claimsFor(u) };
         return {
           sub: u.username,
           preferred_username: u.username,
@@ -125,12 +158,13 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
       token_endpoint_auth_method: 'client_secret_basic',
     })),
     cookies: { keys: [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')] },
-    claims: {
+    claims: opts.scopeClaims ?? {
       openid: ['sub'],
       email: ['email', 'email_verified'],
       profile: ['preferred_username', 'name', 'given_name', 'family_name', 'groups'],
       groups: ['groups'],
     },
+    ...(opts.routes ? { routes: opts.routes } : {}),
     // Scope-released claims go into the ID token too, so a gateway needs no userinfo round trip.
     conformIdTokenClaims: false,
     features: {
@@ -178,6 +212,17 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const match = /^\/interaction\/([A-Za-z0-9_-]+)(\/login)?$/.exec(path);
     if (!match) {
+      if (mountPrefix) {
+        const url = req.url ?? '/';
+        if (path !== mountPrefix && !path.startsWith(`${mountPrefix}/`)) {
+          res.statusCode = 404;
+          res.end();
+          return;
+        }
+        (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
+        req.url = url.slice(mountPrefix.length) || '/';
+        if (req.url.startsWith('?')) req.url = `/${req.url}`;
+      }
       providerCallback(req, res);
       return;
     }
@@ -199,6 +244,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
 
   return {
     issuer,
+    origin,
     url: issuer,
     users,
     setGroups(username, groups) {
@@ -261,6 +307,15 @@ async function handleInteraction(
     return;
   }
   await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
+}
+
+/** '' for the default (origin) issuer; otherwise the path, checked to be a plain absolute one. */
+function normaliseIssuerPath(p: string | undefined): string {
+  if (p === undefined || p === '' || p === '/') return '';
+  if (!/^(\/[A-Za-z0-9._~-]+)+\/?$/.test(p) || p.startsWith('/interaction/') || p === '/interaction') {
+    throw new TypeError(`startDemoIdp: issuerPath must be an absolute path such as /oauth2/default, got ${JSON.stringify(p)}`);
+  }
+  return p;
 }
 
 function safeEqual(a: string, b: string): boolean {

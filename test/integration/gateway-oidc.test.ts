@@ -202,6 +202,33 @@ describe('gateway with the demo OpenID provider (recording upstream)', () => {
     }
   });
 
+  it('lets the user pick when several sources are configured, and signs in through the picked one', async () => {
+    const yaml = config(gw.port, idp.issuer, up.url).replace(
+      'policy:',
+      `  - kind: oidc
+    id: second
+    displayName: Second IdP
+    issuer: ${idp.issuer}
+    clientId: netbox-gate
+    clientSecret: \${env:DEMO_CLIENT_SECRET}
+    insecureAllowHttpIssuer: true
+policy:`,
+    );
+    assert.equal(await gw.reload(yaml), 'reloaded');
+    try {
+      const page = await fetch(`${gw.url}/.netbox-gate/login?next=%2Fdcim%2F`, { headers: { Accept: 'text/html' } });
+      const html = await page.text();
+      assert.match(html, /href="\/\.netbox-gate\/login\/demo\?next=%2Fdcim%2F">Sign in with Demo IdP</);
+      assert.match(html, /href="\/\.netbox-gate\/login\/second\?next=%2Fdcim%2F">Sign in with Second IdP</);
+      const c = new CookieClient();
+      const { res, url } = await signInThroughDemoIdp(c, gw.url, 'bob', 'bob', '/.netbox-gate/login/demo?next=%2Fdcim%2F');
+      assert.equal(res.status, 200);
+      assert.equal(new URL(url).pathname, '/dcim/');
+    } finally {
+      assert.equal(await gw.reload(config(gw.port, idp.issuer, up.url)), 'reloaded');
+    }
+  });
+
   it('ends the session when the IdP revokes the user', async () => {
     const c = new CookieClient();
     await signInThroughDemoIdp(c, gw.url, 'bob', 'bob');

@@ -127,8 +127,11 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
 
   // ---------- sessions ----------
   const sessionTtl = () => rt.cfg.sessions.idleTimeout;
+  // Kept a grace period past expiry so the next request sees the session expire and ends it
+  // properly (logged, NetBox session ended, RADIUS accounting Stop) instead of it vanishing.
+  const EXPIRY_GRACE = 10 * 60_000;
   const saveSession = (id: string, s: GateSession) =>
-    store.set(sessionKey(id), s, Math.max(1000, Math.min(sessionTtl(), s.createdAt + rt.cfg.sessions.absoluteTimeout - now())));
+    store.set(sessionKey(id), s, Math.max(1000, Math.min(sessionTtl(), s.createdAt + rt.cfg.sessions.absoluteTimeout - now())) + EXPIRY_GRACE);
 
   /** Ends NetBox's server-side session, so the old cookie is dead even at NetBox. Never throws. */
   const endNetboxSession = (netboxSession: string | undefined): Promise<void> => {
@@ -293,7 +296,9 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
       delete s.netboxSession;
       changed = true;
     }
-    if (changed || t - s.lastSeenAt > 30_000) {
+    // Writing on every request would cost a store write per asset; a fraction of the idle
+    // timeout keeps the idle clock accurate enough.
+    if (changed || t - s.lastSeenAt > Math.min(30_000, rt.cfg.sessions.idleTimeout / 10)) {
       s.lastSeenAt = t;
       await saveSession(id, s);
     }

@@ -229,6 +229,23 @@ policy:`,
     }
   });
 
+  it('ends idle sessions', async () => {
+    assert.equal(await gw.reload(config(gw.port, idp.issuer, up.url).replace('policy:', 'sessions:\n  idleTimeout: 1s\n  absoluteTimeout: 1h\npolicy:')), 'reloaded');
+    try {
+      const c = new CookieClient();
+      await signInThroughDemoIdp(c, gw.url, 'bob', 'bob');
+      const active = await c.request(`${gw.url}/dcim/`, { headers: { Accept: 'text/html' } });
+      assert.equal(active.status, 200);
+      await new Promise((r) => setTimeout(r, 1300));
+      const idle = await c.request(`${gw.url}/dcim/`, { headers: { Accept: 'text/html' } });
+      assert.equal(idle.status, 302);
+      assert.match(idle.headers.get('location')!, /^\/\.netbox-gate\/login/);
+      await gw.waitForLog((l) => l.audit === 'session_end' && l.cause === 'expired');
+    } finally {
+      assert.equal(await gw.reload(config(gw.port, idp.issuer, up.url)), 'reloaded');
+    }
+  });
+
   it('ends the session when the IdP revokes the user', async () => {
     const c = new CookieClient();
     await signInThroughDemoIdp(c, gw.url, 'bob', 'bob');

@@ -16,31 +16,9 @@ if [ -x "$out" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
   exit 0
 fi
 
-# oauth2-proxy v7.6.0 needs Go >= 1.21; Debian 12 ships 1.19, so fetch the same toolchain module
-# tacacs.sh uses (golang.org/toolchain from the Go module proxy) when the machine's Go is older.
-want=go1.26.8
-toolchain_dir=/var/cache/netbox-gate/go-toolchain
-export PATH=$PATH:/usr/local/go/bin:$toolchain_dir/bin
-go_ok() {
-  command -v go >/dev/null 2>&1 || return 1
-  local v; v=$(go env GOVERSION 2>/dev/null | sed 's/^go//') || return 1
-  [ "$(printf '%s\n' 1.22 "$v" | sort -V | head -1)" = 1.22 ]
-}
-if ! go_ok; then
-  command -v go >/dev/null 2>&1 || apt-get install -y -qq golang-go >/dev/null
-  tmp=$(mktemp -d)
-  arch=$(dpkg --print-architecture)
-  (cd "$tmp" && go mod init tcfetch >/dev/null 2>&1 &&
-    GOFLAGS=-mod=mod go mod download -json "golang.org/toolchain@v0.0.1-$want.linux-$arch" >dl.json)
-  dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' "$tmp/dl.json")
-  rm -rf "$toolchain_dir" "$tmp"
-  mkdir -p "$(dirname "$toolchain_dir")"
-  cp -r "$dir" "$toolchain_dir"
-  chmod -R u+w "$toolchain_dir"
-  chmod +x "$toolchain_dir"/bin/* "$toolchain_dir"/pkg/tool/*/*
-  hash -r
-  go_ok || { echo "oauth2-proxy.sh: no Go >= 1.22 after fetching $want" >&2; exit 1; }
-fi
+# oauth2-proxy v7.6.0 needs Go >= 1.21.
+. "$(dirname "$0")/../lib/go-toolchain.sh"
+ensure_go 1.22
 
 # The module that requires oauth2-proxy lives only in a temp dir; nothing is written to the repo.
 build=$(mktemp -d)

@@ -1,16 +1,12 @@
 // End to end: Debian's Chromium -> netbox-gate (the real binary) -> a real NetBox 4.7, signing in
 // through the gateway's own login form against FreeRADIUS 3 and a TACACS+ server (tacquito).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page, Response } from 'playwright-core';
 import { launchBrowser } from '../support/browser.js';
 import { startFreeRadius, USERS as RADIUS_USERS, type FreeRadius } from '../support/freeradius.js';
-import { repoRoot, startGateway, type RunningGateway } from '../support/gateway.js';
-import { startNetbox, type NetboxInstance } from '../support/netbox.js';
+import { startGateway, startNetboxForGateway, type RunningGateway } from '../support/gateway.js';
+import type { NetboxInstance } from '../support/netbox.js';
 import { freePort } from '../support/ports.js';
 import { startTacacsServer, type RunningTacacsServer } from '../support/tacacs.js';
 
@@ -136,14 +132,8 @@ describe('RADIUS and TACACS+ sign-in through the login form to a real NetBox 4.7
     const nbPort = await freePort();
     const yaml = gatewayConfig({ port: gwPort, netboxUrl: `http://127.0.0.1:${nbPort}`, radiusPort: radius.authPort, tacacsAddress: tacacs.address });
     const env = { E2E_RADIUS_SECRET: radius.secret, E2E_TACACS_SECRET: TACACS_SECRET };
-    const dir = mkdtempSync(join(tmpdir(), 'nbg-e2e-aaa-'));
-    writeFileSync(join(dir, 'gw.yaml'), yaml);
     // NetBox is configured with exactly what our own `netbox-config` prints.
-    const settings = execFileSync(process.execPath, [join(repoRoot(), 'bin', 'netbox-gate.js'), 'netbox-config', '--config', join(dir, 'gw.yaml')], {
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-    });
-    nb = await startNetbox({ remoteAuthPython: settings, port: nbPort });
+    nb = await startNetboxForGateway(yaml, env, nbPort);
     gw = await startGateway(() => yaml, env, gwPort);
     browser = await launchBrowser();
   });

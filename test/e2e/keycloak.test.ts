@@ -1,17 +1,13 @@
 // End to end with a real Keycloak 26: Chromium -> netbox-gate (preset: keycloak) -> a real NetBox,
 // replacing the seed's sso_pipeline.set_superuser with policy rules; and the missing Audience mapper.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../support/browser.js';
-import { repoRoot, startGateway, type RunningGateway } from '../support/gateway.js';
+import { startGateway, startNetboxForGateway, type RunningGateway } from '../support/gateway.js';
 import { CLIENTS, startKeycloak, USERS, type Keycloak } from '../support/keycloak.js';
-import { startNetbox, type NetboxInstance } from '../support/netbox.js';
-import { groupNames, netboxUser } from '../support/netbox-users.js';
+import type { NetboxInstance } from '../support/netbox.js';
+import { netboxUser } from '../support/netbox-users.js';
 import { freePort } from '../support/ports.js';
 
 function gatewayConfig(o: { port: number; keycloakUrl: string; netboxUrl: string }): string {
@@ -91,13 +87,8 @@ describe('netbox-gate with a real Keycloak in front of a real NetBox (Chromium)'
     const nbPort = await freePort();
     kc = await startKeycloak();
     const yaml = gatewayConfig({ port: gwPort, keycloakUrl: kc.url, netboxUrl: `http://127.0.0.1:${nbPort}` });
-    const dir = mkdtempSync(join(tmpdir(), 'nbg-e2e-kc-'));
-    writeFileSync(join(dir, 'gw.yaml'), yaml);
-    const settings = execFileSync(process.execPath, [join(repoRoot(), 'bin', 'netbox-gate.js'), 'netbox-config', '--config', join(dir, 'gw.yaml')], {
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-    });
-    nb = await startNetbox({ remoteAuthPython: settings, port: nbPort });
+    // NetBox is configured with exactly what our own `netbox-config` prints.
+    nb = await startNetboxForGateway(yaml, env, nbPort);
     gw = await startGateway(() => yaml, env, gwPort);
     browser = await launchBrowser();
   });

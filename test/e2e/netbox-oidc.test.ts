@@ -2,18 +2,14 @@
 // PostgreSQL + Redis, signing in through the demo OpenID provider (oidc-provider).
 // NetBox's remote-auth settings come from `netbox-gate netbox-config` for the same config.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startDemoIdp, type DemoIdp } from '../../demo/idp.js';
 import { launchBrowser } from '../support/browser.js';
-import { repoRoot, startGateway, type RunningGateway } from '../support/gateway.js';
+import { startGateway, startNetboxForGateway, type RunningGateway } from '../support/gateway.js';
 import { CookieClient, signInThroughDemoIdp } from '../support/http-client.js';
-import { startNetbox, type NetboxInstance } from '../support/netbox.js';
+import type { NetboxInstance } from '../support/netbox.js';
 import { groupNames, netboxUser } from '../support/netbox-users.js';
 import { freePort } from '../support/ports.js';
 
@@ -96,14 +92,8 @@ describe('netbox-gate in front of a real NetBox 4.7 (Chromium, oidc-provider)', 
       ],
     });
     const yaml = gatewayConfig({ port: gwPort, issuer: idp.issuer, netboxUrl, aliceIsSuperuser: true });
-    const dir = mkdtempSync(join(tmpdir(), 'nbg-e2e-'));
-    writeFileSync(join(dir, 'gw.yaml'), yaml);
     // NetBox is configured with exactly what our own `netbox-config` prints.
-    const settings = execFileSync(process.execPath, [join(repoRoot(), 'bin', 'netbox-gate.js'), 'netbox-config', '--config', join(dir, 'gw.yaml')], {
-      env: { ...process.env, DEMO_CLIENT_SECRET: SECRET },
-      encoding: 'utf8',
-    });
-    nb = await startNetbox({ remoteAuthPython: settings, port: nbPort });
+    nb = await startNetboxForGateway(yaml, { DEMO_CLIENT_SECRET: SECRET }, nbPort);
     // bob's mapped group may view sites, nothing else.
     const g = await nb.api('POST', '/api/users/groups/', { name: 'Network Engineers' });
     assert.equal(g.status, 201, JSON.stringify(g.body));

@@ -1,10 +1,11 @@
 // Runs the real `netbox-gate serve` as a child process with a config written to a temp dir,
 // so tests exercise the shipped binary, its JSON logs and SIGHUP reloads.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startNetbox, type NetboxInstance } from './netbox.js';
 import { freePort } from './ports.js';
 
 export function repoRoot(): string {
@@ -98,4 +99,18 @@ export async function startGateway(makeConfig: (port: number) => string, env: No
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * A real NetBox configured with exactly what `netbox-gate netbox-config` prints for this
+ * gateway config, so the e2e suites also prove the generated settings.
+ */
+export async function startNetboxForGateway(yaml: string, env: NodeJS.ProcessEnv, netboxPort: number): Promise<NetboxInstance> {
+  const dir = mkdtempSync(join(tmpdir(), 'nbg-e2e-'));
+  writeFileSync(join(dir, 'gw.yaml'), yaml);
+  const settings = execFileSync(process.execPath, [join(repoRoot(), 'bin', 'netbox-gate.js'), 'netbox-config', '--config', join(dir, 'gw.yaml')], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  return startNetbox({ remoteAuthPython: settings, port: netboxPort });
 }

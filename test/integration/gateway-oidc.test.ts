@@ -230,13 +230,13 @@ policy:`,
   });
 
   it('ends idle sessions', async () => {
-    assert.equal(await gw.reload(config(gw.port, idp.issuer, up.url).replace('policy:', 'sessions:\n  idleTimeout: 1s\n  absoluteTimeout: 1h\npolicy:')), 'reloaded');
+    assert.equal(await gw.reload(config(gw.port, idp.issuer, up.url).replace('policy:', 'sessions:\n  idleTimeout: 4s\n  absoluteTimeout: 1h\npolicy:')), 'reloaded');
     try {
       const c = new CookieClient();
       await signInThroughDemoIdp(c, gw.url, 'bob', 'bob');
       const active = await c.request(`${gw.url}/dcim/`, { headers: { Accept: 'text/html' } });
       assert.equal(active.status, 200);
-      await new Promise((r) => setTimeout(r, 1300));
+      await new Promise((r) => setTimeout(r, 4500));
       const idle = await c.request(`${gw.url}/dcim/`, { headers: { Accept: 'text/html' } });
       assert.equal(idle.status, 302);
       assert.match(idle.headers.get('location')!, /^\/\.netbox-gate\/login/);

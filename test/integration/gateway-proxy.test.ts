@@ -179,6 +179,9 @@ describe('gateway proxy path', () => {
       assert.equal(r.status, 302, 'one redirect source: straight to it');
       const page = await request({ tls: true, ca, host: '127.0.0.1', port: tlsGw.port, path: '/dcim/', headers: { Accept: 'text/html' } });
       assert.equal(page.status, 302);
+      const form = await request({ tls: true, ca, host: '127.0.0.1', port: tlsGw.port, path: '/.netbox-gate/login?error=1', headers: { Accept: 'text/html' } });
+      const cookie = ([] as string[]).concat(form.headers['set-cookie'] ?? []).join('\n');
+      assert.match(cookie, /netbox_gate_csrf=[^;]+;.*HttpOnly; SameSite=Strict; Secure/);
       const health = await request({ tls: true, ca, host: '127.0.0.1', port: tlsGw.port, path: '/.netbox-gate/health' });
       assert.equal(health.status, 200);
       const api = await request({ tls: true, ca, host: '127.0.0.1', port: tlsGw.port, path: '/api/status/', headers: { Authorization: TOKEN } });

@@ -3,7 +3,6 @@
 // stripped and injected, NetBox's session cookie kept server-side, Location made public.
 import http from 'node:http';
 import https from 'node:https';
-import { pipeline } from 'node:stream/promises';
 import { parseCookieHeader, parseSetCookie } from './cookies.js';
 
 const HOP_BY_HOP = new Set([
@@ -105,8 +104,10 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
     upstream.once('error', reject);
     upstream.once('timeout', () => upstream.destroy(new Error(`NetBox did not answer within ${t.timeoutMs / 1000}s`)));
   });
-  // Body streamed as it arrives; errors surface through `response`.
-  const bodyDone = pipeline(req, upstream).catch(() => undefined);
+  // Body streamed as it arrives; errors surface through `response`. Plain pipe() rather than
+  // stream.pipeline: pipeline allocates an AbortController per call, measurable on the hot path.
+  req.pipe(upstream);
+  req.once('error', (err) => upstream.destroy(err));
 
   let up: http.IncomingMessage;
   try {
@@ -136,12 +137,21 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
   }
   for (const c of o.setCookies ?? []) outHeaders.push(['Set-Cookie', c]);
   res.writeHead(up.statusCode ?? 502, up.statusMessage, outHeaders.flat() as unknown as http.OutgoingHttpHeaders);
-  try {
-    await pipeline(up, res);
-  } catch (err) {
-    throw new UpstreamError(`response stream from NetBox broke: ${(err as Error).message}`, err, true);
-  }
-  await bodyDone;
+  await new Promise<void>((resolve, reject) => {
+    const fail = (err: Error) => {
+      up.destroy();
+      reject(new UpstreamError(`response stream from NetBox broke: ${err.message}`, err, true));
+    };
+    up.once('error', fail);
+    up.once('aborted', () => fail(new Error('NetBox closed the connection mid-response')));
+    res.once('finish', resolve);
+    // The client went away: stop reading from NetBox; nothing to report to anyone.
+    res.once('close', () => {
+      if (!res.writableFinished) up.destroy();
+      resolve();
+    });
+    up.pipe(res);
+  });
   return up.statusCode ?? 502;
 }
 

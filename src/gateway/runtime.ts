@@ -61,6 +61,7 @@ export async function closeRuntime(rt: Runtime): Promise<void> {
 
 /** Maps an IPv4-mapped IPv6 peer (::ffff:1.2.3.4) to its IPv4 form before matching. */
 export function isTrustedPeer(rt: Runtime, ip: string): boolean {
+  if (rt.cfg.server.trustedProxies.length === 0) return false;
   const v4 = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : undefined;
   if (v4) return rt.trustedProxies.check(v4, 'ipv4');
   return rt.trustedProxies.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6');

@@ -6,9 +6,21 @@
 import { getPath, valueStrings } from '../attributes.js';
 import type { Decision, Identity, TraceEntry } from '../types.js';
 import type { CompiledPolicy, CompiledRule } from './compile.js';
-import { normalizeGroup } from './pattern.js';
+import { normalizeGroup, type Matcher } from './pattern.js';
 
-function matchRule(rule: CompiledRule, id: Identity, groups: string[]): string[] | undefined {
+interface GroupIndex {
+  list: string[];
+  exact: Map<string, string>;
+  lower: Map<string, string>;
+}
+
+/** First group matching m: a Set lookup for exact patterns, a scan for glob/regex. */
+function findGroup(m: Matcher, g: GroupIndex): string | undefined {
+  if (m.exact) return (m.exact.caseInsensitive ? g.lower : g.exact).get(m.exact.value);
+  return g.list.find((x) => m.test(x));
+}
+
+function matchRule(rule: CompiledRule, id: Identity, groups: GroupIndex): string[] | undefined {
   const why: string[] = [];
   if (rule.sources) {
     if (!rule.sources.has(id.sourceId)) return undefined;
@@ -17,7 +29,7 @@ function matchRule(rule: CompiledRule, id: Identity, groups: string[]): string[]
   if (rule.groups) {
     let hit: string | undefined;
     for (const m of rule.groups) {
-      const g = groups.find((x) => m.test(x));
+      const g = findGroup(m, groups);
       if (g !== undefined) {
         hit = `group "${g}" matches ${m.label}`;
         break;
@@ -28,7 +40,7 @@ function matchRule(rule: CompiledRule, id: Identity, groups: string[]): string[]
   }
   if (rule.allGroups) {
     for (const m of rule.allGroups) {
-      const g = groups.find((x) => m.test(x));
+      const g = findGroup(m, groups);
       if (g === undefined) return undefined;
       why.push(`group "${g}" matches ${m.label}`);
     }
@@ -79,7 +91,13 @@ function claimValues(id: Identity, path: string): string[] {
 }
 
 export function decide(policy: CompiledPolicy, id: Identity): Decision {
-  const groups = id.groups.map((g) => normalizeGroup(g, policy.normalizeGroupPaths));
+  const list = id.groups.map((g) => normalizeGroup(g, policy.normalizeGroupPaths));
+  const groups: GroupIndex = { list, exact: new Map(), lower: new Map() };
+  for (const g of list) {
+    if (!groups.exact.has(g)) groups.exact.set(g, g);
+    const l = g.toLowerCase();
+    if (!groups.lower.has(l)) groups.lower.set(l, g);
+  }
   const trace: TraceEntry[] = [];
   for (const rule of policy.rules) {
     const matched = matchRule(rule, id, groups);

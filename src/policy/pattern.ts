@@ -5,6 +5,9 @@ export interface Matcher {
   /** For traces: `"netbox-admins"`, `glob "admin-*"`, `regex /^ops-/`. */
   readonly label: string;
   test(value: string): boolean;
+  /** Exact patterns only: the value to look up (lower-cased when caseInsensitive), so a rule
+   * can test a user's groups with one Set lookup instead of a scan. */
+  readonly exact?: { value: string; caseInsensitive: boolean };
 }
 
 function escapeRegex(s: string): string {
@@ -29,9 +32,9 @@ export function compilePattern(p: PatternInput, opts: { caseInsensitive: boolean
     const want = norm(p);
     if (opts.caseInsensitive) {
       const lower = want.toLowerCase();
-      return { label: JSON.stringify(p), test: (v) => v.toLowerCase() === lower };
+      return { label: JSON.stringify(p), test: (v) => v.toLowerCase() === lower, exact: { value: lower, caseInsensitive: true } };
     }
-    return { label: JSON.stringify(p), test: (v) => v === want };
+    return { label: JSON.stringify(p), test: (v) => v === want, exact: { value: want, caseInsensitive: false } };
   }
   if ('glob' in p) {
     const re = globToRegex(norm(p.glob), opts.caseInsensitive);

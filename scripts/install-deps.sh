@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests and the demo need on a fresh Debian machine of this kind.
 # Each component has its own scripts/deps/<name>.sh (idempotent, fast when already installed).
+# Usage: install-deps.sh [component ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -13,7 +14,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "[deps] npm ci"
   npm ci --no-audit --no-fund
 fi
-for f in scripts/deps/*.sh; do
+# With arguments, only those components (e.g. the demo needs only 00-base and zz-netbox).
+if [ $# -gt 0 ]; then list=(); for n in "$@"; do list+=("scripts/deps/$n.sh"); done; else list=(scripts/deps/*.sh); fi
+for f in "${list[@]}"; do
   echo "[deps] $f"
   bash "$f"
 done

@@ -308,9 +308,15 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
   // ---------- pages ----------
   const loginUrl = (next: string, extra = '') => `${prefix()}/login?next=${encodeURIComponent(next)}${extra}`;
 
-  const choices = (next: string): { redirect: SourceChoice[]; password: SourceChoice[] } => {
+  /** `switchUser`: the IdP must show its login form again (after "sign in as someone else"). */
+  const choices = (next: string, switchUser = false): { redirect: SourceChoice[]; password: SourceChoice[] } => {
     const all = [...rt.sources.values()];
-    const mk = (s: Source): SourceChoice => ({ id: s.id, displayName: s.displayName, flow: s.flow, href: `${prefix()}/login/${encodeURIComponent(s.id)}?next=${encodeURIComponent(next)}` });
+    const mk = (s: Source): SourceChoice => ({
+      id: s.id,
+      displayName: s.displayName,
+      flow: s.flow,
+      href: `${prefix()}/login/${encodeURIComponent(s.id)}?next=${encodeURIComponent(next)}${switchUser && s.flow === 'redirect' ? '&switch=1' : ''}`,
+    });
     return { redirect: all.filter((s) => s.flow === 'redirect').map(mk), password: all.filter((s) => s.flow === 'password').map(mk) };
   };
 
@@ -331,7 +337,7 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
       res,
       403,
       messagePage('Access denied', `${d.username || 'This account'} is not allowed to use NetBox (${d.reason ?? 'denied'}). Ask your NetBox administrator if you think this is wrong.`, {
-        linkHref: `${prefix()}/login`,
+        linkHref: `${prefix()}/login?switch=1`,
         linkText: 'Sign in as someone else',
       }),
       cookies.length ? { 'Set-Cookie': cookies } : {},
@@ -441,7 +447,7 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
     if (rest === '/health') return sendJson(res, 200, { status: 'ok' });
     if (rest === '/login' && req.method === 'POST') return handlePasswordPost(req, res, client);
     if (rest === '/login' || rest === '/login/') {
-      const c = choices(next);
+      const c = choices(next, url.searchParams.has('switch'));
       if (c.redirect.length === 1 && c.password.length === 0 && !url.searchParams.has('error')) return redirect(res, c.redirect[0]!.href);
       return renderSignIn(res, next);
     }
@@ -452,7 +458,7 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
       if (src.flow !== 'redirect') return renderSignIn(res, next, 200, undefined, undefined, src.id);
       try {
         const redirectUri = new URL(`${prefix()}/callback/${encodeURIComponent(src.id)}`, rt.publicUrl).href;
-        const { authorizationUrl, pending } = await src.beginSignIn(redirectUri);
+        const { authorizationUrl, pending } = await src.beginSignIn(redirectUri, { forceLogin: url.searchParams.has('switch') });
         const pid = newId();
         await store.set(`pend:${hashId(pid)}`, { sourceId: src.id, state: pending, next } satisfies Pending, PENDING_TTL);
         return redirect(res, authorizationUrl, [

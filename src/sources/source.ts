@@ -67,7 +67,8 @@ export interface PasswordSource extends SourceBase {
 /** Browser redirect to an identity provider and back (OIDC). */
 export interface RedirectSource extends SourceBase {
   readonly flow: 'redirect';
-  beginSignIn(redirectUri: string): Promise<{ authorizationUrl: string; pending: SourceState }>;
+  /** `forceLogin` asks the IdP to show its login form even with an IdP session (prompt=login). */
+  beginSignIn(redirectUri: string, opts?: { forceLogin?: boolean }): Promise<{ authorizationUrl: string; pending: SourceState }>;
   completeSignIn(callbackUrl: URL, pending: SourceState, redirectUri: string, ctx: SourceContext): Promise<SignInResult>;
   /** Where to send the browser to end the IdP session, if the provider supports it. */
   endSessionUrl?(state: SourceState, postLogoutRedirectUri: string): string | undefined;

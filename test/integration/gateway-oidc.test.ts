@@ -126,6 +126,14 @@ describe('gateway with the demo OpenID provider (recording upstream)', () => {
     assert.match(await res.text(), /not allowed to use NetBox \(denied by rule &quot;no-contractors&quot;\)/);
     assert.equal(up.seen.length, before);
     assert.ok(!up.seen.some((s) => s.headers['x-remote-user'] === 'carol'));
+    // Without prompt=login the IdP's session would sign carol straight back in (and refuse again).
+    const again = await c.follow(`${gw.url}/.netbox-gate/login?switch=1`, { headers: { Accept: 'text/html' } });
+    assert.equal(again.res.status, 200);
+    assert.ok(again.url.startsWith(idp.issuer), again.url);
+    assert.match(await again.res.text(), /<form method="post"/);
+    const bob = await signInThroughDemoIdp(c, gw.url, 'bob', 'bob', '/.netbox-gate/login?switch=1');
+    assert.equal(bob.res.status, 200);
+    assert.equal(up.seen.at(-1)!.headers['x-remote-user'], 'bob');
   });
 
   it('strips spoofed identity headers in every variant, signed in or not', async () => {

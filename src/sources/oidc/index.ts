@@ -111,7 +111,7 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
     displayName: cfg.displayName ?? cfg.id,
     identityFromAttributes,
 
-    async beginSignIn(redirectUri) {
+    async beginSignIn(redirectUri, opts = {}) {
       const c = await configuration();
       const codeVerifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
@@ -123,6 +123,7 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
         code_challenge_method: 'S256',
         state,
         nonce,
+        ...(opts.forceLogin ? { prompt: 'login' } : {}),
       });
       return { authorizationUrl: url.href, pending: { codeVerifier, state, nonce } };
     },

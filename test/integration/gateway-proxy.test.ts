@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -173,7 +174,6 @@ describe('gateway proxy path', () => {
           .replace(`publicUrl: http://127.0.0.1:${p}`, `publicUrl: https://127.0.0.1:${p}\n  tls: { certFile: ${join(dir, 'cert.pem')}, keyFile: ${join(dir, 'key.pem')} }`),
     );
     try {
-      const { readFileSync } = await import('node:fs');
       const ca = readFileSync(join(dir, 'cert.pem'));
       const r = await request({ tls: true, ca, host: '127.0.0.1', port: tlsGw.port, path: '/.netbox-gate/login', headers: { Accept: 'text/html' } });
       assert.equal(r.status, 302, 'one redirect source: straight to it');
@@ -187,6 +187,21 @@ describe('gateway proxy path', () => {
       const api = await request({ tls: true, ca, host: '127.0.0.1', port: tlsGw.port, path: '/api/status/', headers: { Authorization: TOKEN } });
       assert.equal(api.status, 200);
       assert.equal(up.seen.at(-1)!.headers['x-forwarded-proto'], 'https');
+
+      // A renewed certificate is picked up by SIGHUP, without a restart.
+      const fingerprint = () =>
+        new Promise<string>((resolve, reject) => {
+          const sock = tlsConnect({ host: '127.0.0.1', port: tlsGw.port, rejectUnauthorized: false }, () => {
+            resolve(sock.getPeerCertificate().fingerprint256);
+            sock.end();
+          });
+          sock.on('error', reject);
+        });
+      const before = await fingerprint();
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      assert.equal(await tlsGw.reload(readFileSync(tlsGw.configFile, 'utf8')), 'reloaded');
+      const after = await fingerprint();
+      assert.notEqual(after, before);
     } finally {
       await tlsGw.stop();
     }

@@ -234,7 +234,9 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
         await endSession(id, s, 'revoked');
         return { ended: 'revoked' };
       }
-      if (JSON.stringify(asserted.result.identity) !== JSON.stringify(s.identity)) {
+      // Assertions carry per-request claims (iat, exp, jti): only a different decision counts.
+      const d = decide(rt.cfg.policy, asserted.result.identity);
+      if (d.allowed !== s.decision.allowed || decisionFingerprint(d) !== decisionFingerprint(s.decision)) {
         s.identity = asserted.result.identity;
         s.sourceState = asserted.result.state;
         s.generation = -1;

@@ -102,12 +102,12 @@ async function netboxUser(nb: NetboxInstance, username: string): Promise<NbUser 
 }
 
 /** A GET to the gateway from a chosen loopback source address, as a browser navigation would send it. */
-function rawGet(url: string, localAddress: string, headers: Record<string, string>): Promise<{ status: number; location: string | undefined; body: string }> {
+function rawGet(url: string, localAddress: string, headers: Record<string, string>): Promise<{ status: number; location: string | undefined; body: string; cookies: string[] }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { localAddress, headers: { Accept: 'text/html', ...headers }, timeout: TIMEOUT }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body, cookies: (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!) }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
@@ -315,6 +315,28 @@ describe('oauth2-proxy and Pomerium-style proxies in front of netbox-gate and a 
       const named = await viaPomerium(await assertion(claimsOf('user@example.com', [])), '/');
       assert.equal(named.status, 200, named.body.slice(0, 300));
       assert.deepEqual((await netboxUser(nb, 'user@example.com'))?.groups, ['Readers']);
+    });
+
+    it('within one gateway session, the assertion is re-checked on every request: new groups re-sync NetBox, another user ends the session', async () => {
+      const first = await viaPomerium(await assertion(claimsOf('gina@example.org', ['some-group'])), '/');
+      assert.equal(first.status, 200, first.body.slice(0, 300));
+      const cookie = first.cookies.find((c) => c.startsWith('netbox_gate='));
+      assert.ok(cookie, 'the first assertion starts a gateway session');
+      assert.deepEqual((await netboxUser(nb, 'gina@example.org'))?.groups, ['Readers']);
+      // Same session, now in the admin group at the IdP: NetBox's session restarts and re-syncs.
+      const promoted = await rawGet(`${gw.url}/`, '127.0.0.1', { 'X-Pomerium-Jwt-Assertion': await assertion(claimsOf('gina@example.org', [ADMIN_GUID])), Cookie: cookie });
+      assert.equal(promoted.status, 200);
+      const gina = await netboxUser(nb, 'gina@example.org');
+      assert.equal(gina?.is_superuser, true);
+      // Same cookie, but the proxy now asserts somebody else: gina's session must not carry over.
+      const other = await rawGet(`${gw.url}/`, '127.0.0.1', { 'X-Pomerium-Jwt-Assertion': await assertion(claimsOf('hank@example.org', [])), Cookie: cookie });
+      assert.equal(other.status, 200);
+      assert.deepEqual((await netboxUser(nb, 'hank@example.org'))?.groups, ['Readers']);
+      assert.equal((await netboxUser(nb, 'hank@example.org'))?.is_superuser, false);
+      await gw.waitForLog((l) => l.audit === 'session_end' && l.user === 'gina@example.org' && l.cause === 'revoked');
+      // And with no assertion at all, the old cookie gives nothing.
+      const none = await rawGet(`${gw.url}/dcim/sites/`, '127.0.0.1', { Cookie: cookie });
+      assert.equal(none.status, 302);
     });
 
     it('a valid assertion for someone no rule allows is denied (403) and never reaches NetBox', async () => {

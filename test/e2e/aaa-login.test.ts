@@ -1,5 +1,5 @@
 // End to end: Debian's Chromium -> netbox-gate (the real binary) -> a real NetBox 4.7, signing in
-// through the gateway's own login form against FreeRADIUS 3 and a TACACS+ server (tacquito).
+// through the gateway's own login form against FreeRADIUS 3, a TACACS+ server (tacquito) and OpenLDAP.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page, Response } from 'playwright-core';
@@ -7,12 +7,53 @@ import { launchBrowser } from '../support/browser.js';
 import { startFreeRadius, USERS as RADIUS_USERS, type FreeRadius } from '../support/freeradius.js';
 import { startGateway, startNetboxForGateway, type RunningGateway } from '../support/gateway.js';
 import type { NetboxInstance } from '../support/netbox.js';
+import { groupNames, netboxUser } from '../support/netbox-users.js';
 import { freePort } from '../support/ports.js';
+import { SERVICE_DN, SERVICE_PW, startSlapd, SUFFIX, type Slapd } from '../support/slapd.js';
 import { startTacacsServer, type RunningTacacsServer } from '../support/tacacs.js';
 
 const TACACS_SECRET = 'e2e-tacacs-secret';
 /** Short, so the test can show the lock-out ending; long enough for four form posts. */
 const USER_WINDOW_S = 4;
+
+/** EfficientIP's VSAs (vendor 2440) as FreeRADIUS's dictionary.efficientip names them. */
+const EFFICIENTIP_VSAS = { firstName: ['EfficientIP-First-Name', 16], lastName: ['EfficientIP-Last-Name', 17], email: ['EfficientIP-Email', 20] } as const;
+
+const RITA_PW = 'rita-pw';
+// Filter-Id "netbox-viewer" -> "Viewers"; the profile comes in vendor-specific attributes, and
+// "Zoë" checks that a UTF-8 name survives RADIUS, the gateway's headers and NetBox.
+const RADIUS_EXTRA_USERS = `rita Cleartext-Password := "${RITA_PW}"
+	Filter-Id := "netbox-viewer",
+	EfficientIP-First-Name := "Zoë",
+	EfficientIP-Last-Name := "Radius",
+	EfficientIP-Email := "rita@example.net"
+`;
+
+const LENA_PW = 'lena-pw';
+// lena is only in noc-oncall, which is itself a member of netbox-operators: the policy's group
+// reaches her only through the nesting.
+const LDAP_ADDITIONS = `dn: uid=lena,ou=people,${SUFFIX}
+changetype: add
+objectClass: inetOrgPerson
+uid: lena
+cn: Lena Lindqvist
+givenName: Lena
+sn: Lindqvist
+mail: lena@example.org
+userPassword: ${LENA_PW}
+
+dn: cn=noc-oncall,ou=groups,${SUFFIX}
+changetype: add
+objectClass: groupOfNames
+cn: noc-oncall
+member: uid=lena,ou=people,${SUFFIX}
+
+dn: cn=netbox-operators,ou=groups,${SUFFIX}
+changetype: add
+objectClass: groupOfNames
+cn: netbox-operators
+member: cn=noc-oncall,ou=groups,${SUFFIX}
+`;
 
 const TACACS_USERS = {
   // priv-lvl 15 -> group tacacs-priv-15 -> "Network Admins"; the profile pairs fill NetBox's fields.
@@ -22,8 +63,9 @@ const TACACS_USERS = {
   kim: { password: 'kim-pw', args: ['priv-lvl=1'] },
 };
 
-function gatewayConfig(o: { port: number; netboxUrl: string; radiusPort: number; tacacsAddress: string }): string {
-  return `# e2e: RADIUS and TACACS+ through the login form
+function gatewayConfig(o: { port: number; netboxUrl: string; radiusPort: number; tacacsAddress: string; ldapUrl: string; ldapCaFile: string }): string {
+  const vsa = (k: keyof typeof EFFICIENTIP_VSAS) => `{ vendorId: 2440, type: ${EFFICIENTIP_VSAS[k][1]}, name: ${EFFICIENTIP_VSAS[k][0]} }`;
+  return `# e2e: RADIUS, TACACS+ and LDAP through the login form
 server:
   listen: 127.0.0.1:${o.port}
   publicUrl: http://127.0.0.1:${o.port}
@@ -41,6 +83,8 @@ sources:
     secret: \${env:E2E_RADIUS_SECRET}
     timeout: 2s
     retries: 0
+    dictionary: [${vsa('firstName')}, ${vsa('lastName')}, ${vsa('email')}]
+    profile: { firstName: ${EFFICIENTIP_VSAS.firstName[0]}, lastName: ${EFFICIENTIP_VSAS.lastName[0]}, email: ${EFFICIENTIP_VSAS.email[0]} }
   - kind: tacacs
     id: tacacs
     displayName: Network TACACS+
@@ -48,6 +92,25 @@ sources:
     secret: \${env:E2E_TACACS_SECRET}
     timeout: 3s
     profile: { firstName: givenName, lastName: sn, email: mail }
+  - kind: ldap
+    id: ldap
+    displayName: Corporate LDAP
+    urls: [${o.ldapUrl}]
+    startTls: true
+    tls:
+      caFile: ${o.ldapCaFile}
+    bindDn: ${SERVICE_DN}
+    bindPassword: \${env:E2E_LDAP_BIND_PASSWORD}
+    userSearch:
+      base: ou=people,${SUFFIX}
+      filter: (&(objectClass=inetOrgPerson)(uid={username}))
+    # The gateway walks the nesting itself (member of a member), bounded and cycle-safe.
+    groups:
+      memberOf: false
+      search:
+        base: ou=groups,${SUFFIX}
+      nested: recursive
+    timeout: 3s
 policy:
   rules:
     - name: radius-admins
@@ -66,30 +129,12 @@ policy:
       sources: tacacs
       groups: tacacs-priv-1
       netboxGroups: Network Operators
+    - name: ldap-operators
+      sources: ldap
+      groups: netbox-operators
+      netboxGroups: LDAP Operators
 `;
 }
-
-interface NbUser {
-  id: number;
-  username: string;
-  first_name: string;
-  last_name: string;
-  email: string;
-  is_superuser: boolean;
-  groups: Array<{ name: string }>;
-}
-
-async function netboxUser(nb: NetboxInstance, username: string): Promise<NbUser | undefined> {
-  const r = await nb.api('GET', `/api/users/users/?username=${encodeURIComponent(username)}`);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  const u = (r.body as { results: Array<Omit<NbUser, 'is_superuser'>> }).results[0];
-  if (!u) return undefined;
-  // NetBox 4.7's user serializer has no is_superuser field; its filter does (docs/netbox-facts.md).
-  const su = await nb.api('GET', `/api/users/users/?username=${encodeURIComponent(username)}&is_superuser=true`);
-  return { ...u, is_superuser: (su.body as { count: number }).count === 1 };
-}
-
-const groupNames = (u: NbUser | undefined) => (u?.groups ?? []).map((g) => g.name).sort();
 
 const isLoginPost = (r: Response) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/.netbox-gate/login';
 
@@ -116,22 +161,25 @@ async function alertText(page: Page): Promise<string> {
   return ((await page.getByRole('alert').textContent()) ?? '').trim();
 }
 
-describe('RADIUS and TACACS+ sign-in through the login form to a real NetBox 4.7 (Chromium)', { timeout: 600_000 }, () => {
+describe('RADIUS, TACACS+ and LDAP sign-in through the login form to a real NetBox 4.7 (Chromium)', { timeout: 600_000 }, () => {
   let nb: NetboxInstance;
   let radius: FreeRadius;
   let tacacs: RunningTacacsServer;
+  let slapd: Slapd;
   let gw: RunningGateway;
   let browser: Browser;
   let gwUrl: string;
 
   before(async () => {
-    radius = await startFreeRadius();
+    radius = await startFreeRadius({ extraUsers: RADIUS_EXTRA_USERS });
     tacacs = await startTacacsServer({ secret: TACACS_SECRET, users: TACACS_USERS });
+    slapd = await startSlapd();
+    await slapd.modify(LDAP_ADDITIONS);
     const gwPort = await freePort();
     gwUrl = `http://127.0.0.1:${gwPort}`;
     const nbPort = await freePort();
-    const yaml = gatewayConfig({ port: gwPort, netboxUrl: `http://127.0.0.1:${nbPort}`, radiusPort: radius.authPort, tacacsAddress: tacacs.address });
-    const env = { E2E_RADIUS_SECRET: radius.secret, E2E_TACACS_SECRET: TACACS_SECRET };
+    const yaml = gatewayConfig({ port: gwPort, netboxUrl: `http://127.0.0.1:${nbPort}`, radiusPort: radius.authPort, tacacsAddress: tacacs.address, ldapUrl: slapd.ldapUrl, ldapCaFile: slapd.caFile });
+    const env = { E2E_RADIUS_SECRET: radius.secret, E2E_TACACS_SECRET: TACACS_SECRET, E2E_LDAP_BIND_PASSWORD: SERVICE_PW };
     // NetBox is configured with exactly what our own `netbox-config` prints.
     nb = await startNetboxForGateway(yaml, env, nbPort);
     gw = await startGateway(() => yaml, env, gwPort);
@@ -143,17 +191,18 @@ describe('RADIUS and TACACS+ sign-in through the login form to a real NetBox 4.7
     await gw?.stop();
     await tacacs?.stop();
     await radius?.stop();
+    await slapd?.stop();
     await nb?.stop();
   });
 
-  it('the form lists both AAA sources in a "Sign in against" radio group', async () => {
+  it('the form lists the three password sources in a "Sign in against" radio group', async () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
     const r = await page.goto(`${gwUrl}/dcim/sites/`);
     assert.equal(new URL(page.url()).pathname, '/.netbox-gate/login');
     assert.equal(r?.status(), 200);
     const group = page.getByRole('group', { name: 'Sign in against' });
-    assert.deepEqual(await group.getByRole('radio').evaluateAll((els) => els.map((e) => (e.parentElement?.textContent ?? '').trim())), ['Network RADIUS', 'Network TACACS+']);
+    assert.deepEqual(await group.getByRole('radio').evaluateAll((els) => els.map((e) => (e.parentElement?.textContent ?? '').trim())), ['Network RADIUS', 'Network TACACS+', 'Corporate LDAP']);
     assert.equal(await page.getByRole('radio', { name: 'Network RADIUS' }).isChecked(), true);
     await ctx.close();
   });
@@ -189,6 +238,43 @@ describe('RADIUS and TACACS+ sign-in through the login form to a real NetBox 4.7
     await ctx.close();
   });
 
+  it('RADIUS: rita\'s Access-Accept carries her name and email in EfficientIP VSAs, which fill her NetBox profile', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const resp = await submitForm(page, gwUrl, { source: 'Network RADIUS', username: 'rita', password: RITA_PW });
+    assert.equal(resp.status(), 302);
+    await landedInNetbox(page, gwUrl);
+    const u = await netboxUser(nb, 'rita');
+    assert.ok(u, 'NetBox created rita');
+    assert.deepEqual([u.first_name, u.last_name, u.email], ['Zoë', 'Radius', 'rita@example.net']);
+    assert.deepEqual(groupNames(u), ['Viewers']);
+    assert.equal(u.is_superuser, false);
+    await ctx.close();
+  });
+
+  it('LDAP (StartTLS, search-and-bind): lena, in netbox-operators only through noc-oncall, lands in "LDAP Operators" with her profile', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${gwUrl}/ipam/prefixes/`);
+    // Her own wrong password first: the generic message, and NetBox never hears of her.
+    const wrong = await submitForm(page, gwUrl, { source: 'Corporate LDAP', username: 'lena', password: 'not-lenas-password' });
+    assert.equal(wrong.status(), 401);
+    assert.equal(await alertText(page), 'Invalid username or password.');
+    assert.equal(await netboxUser(nb, 'lena'), undefined);
+
+    const resp = await submitForm(page, gwUrl, { source: 'Corporate LDAP', username: 'lena', password: LENA_PW });
+    assert.equal(resp.status(), 302);
+    await landedInNetbox(page, gwUrl);
+    assert.equal(new URL(page.url()).pathname, '/ipam/prefixes/', 'back where she started');
+    const u = await netboxUser(nb, 'lena');
+    assert.ok(u, 'NetBox created lena');
+    // Only what the policy names: noc-oncall (her direct group) is not a NetBox group.
+    assert.deepEqual(groupNames(u), ['LDAP Operators']);
+    assert.deepEqual([u.first_name, u.last_name, u.email], ['Lena', 'Lindqvist', 'lena@example.org']);
+    assert.equal(u.is_superuser, false);
+    await ctx.close();
+  });
+
   it('a wrong password, a disabled account and an unknown user all get the same message and never reach NetBox', async () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
@@ -198,6 +284,8 @@ describe('RADIUS and TACACS+ sign-in through the login form to a real NetBox 4.7
       { source: 'Network RADIUS', username: 'mallory', password: 'whatever' },
       { source: 'Network TACACS+', username: 'kim', password: 'not-kims-password' },
       { source: 'Network TACACS+', username: 'mallory', password: 'whatever' },
+      { source: 'Corporate LDAP', username: 'bob', password: 'not-bobs-password' },
+      { source: 'Corporate LDAP', username: 'nobody', password: 'whatever' },
     ];
     const seen = new Set<string>();
     for (const a of attempts) {
@@ -207,7 +295,7 @@ describe('RADIUS and TACACS+ sign-in through the login form to a real NetBox 4.7
       seen.add(await alertText(page));
     }
     assert.deepEqual([...seen], ['Invalid username or password.']);
-    for (const name of ['bob', 'carol', 'mallory', 'kim']) assert.equal(await netboxUser(nb, name), undefined, name);
+    for (const name of ['bob', 'carol', 'mallory', 'kim', 'nobody']) assert.equal(await netboxUser(nb, name), undefined, name);
     await ctx.close();
   });
 

@@ -141,7 +141,13 @@ server default {
 `;
 }
 
-export async function startFreeRadius(opts: { secret?: string } = {}): Promise<FreeRadius> {
+export interface FreeRadiusOptions {
+  secret?: string;
+  /** users-file entries appended after alice, bob and carol (FreeRADIUS "files" module syntax). */
+  extraUsers?: string;
+}
+
+export async function startFreeRadius(opts: FreeRadiusOptions = {}): Promise<FreeRadius> {
   const secret = opts.secret ?? RADIUS_SECRET;
   const dir = await mkdtemp(join(tmpdir(), 'netbox-gate-freeradius-'));
   await Promise.all(['log', 'acct', 'run'].map((d) => mkdir(join(dir, d))));
@@ -150,7 +156,9 @@ export async function startFreeRadius(opts: { secret?: string } = {}): Promise<F
   let acctPort = await freeUdpPort();
   while (acctPort === authPort) acctPort = await freeUdpPort();
   await writeFile(join(dir, 'radiusd.conf'), radiusdConf(dir, authPort, acctPort, secret), { mode: 0o600 });
-  await writeFile(join(dir, 'users'), USERS_FILE, { mode: 0o600 });
+  // A blank line keeps an extra entry from being read as more reply items of carol's.
+  const users = opts.extraUsers ? `${USERS_FILE}\n${opts.extraUsers.trim()}\n` : USERS_FILE;
+  await writeFile(join(dir, 'users'), users, { mode: 0o600 });
 
   let out = '';
   const child: ChildProcess = spawn('freeradius', ['-X', '-f', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -129,7 +129,7 @@ Press Ctrl-C to stop.
 
 process.on('SIGHUP', () => {
   try {
-    void gw.reload(loadConfigFile(configFile));
+    gw.reload(loadConfigFile(configFile)).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'configuration reload refused; keeping the running configuration'));
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'configuration reload refused; keeping the running configuration');
   }

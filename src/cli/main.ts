@@ -148,13 +148,16 @@ async function serve(flag: string | undefined): Promise<number> {
   const gw = createGateway(cfg, { logger, store: createMemoryStore() });
   const addr = await gw.listen();
   logger.info({ listen: `${addr.address}:${addr.port}`, publicUrl: cfg.server.publicUrl, netbox: cfg.netbox.url, sources: cfg.sources.map((s) => s.id) }, 'netbox-gate listening');
+  // The running config stays when the new one is refused; the log says exactly why.
+  const refuse = (e: unknown) => {
+    const issues = e instanceof ConfigError ? e.issues.map(formatConfigIssue) : [(e as Error)?.message ?? String(e)];
+    logger.error({ file, issues }, 'configuration reload refused; keeping the running configuration');
+  };
   process.on('SIGHUP', () => {
     try {
-      void gw.reload(loadConfigFile(file));
+      gw.reload(loadConfigFile(file)).catch(refuse);
     } catch (e) {
-      // The running config stays; say exactly why the new one was refused.
-      const issues = e instanceof ConfigError ? e.issues.map(formatConfigIssue) : [(e as Error).message];
-      logger.error({ file, issues }, 'configuration reload refused; keeping the running configuration');
+      refuse(e);
     }
   });
   await new Promise<void>((resolve) => {

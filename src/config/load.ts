@@ -1,6 +1,6 @@
 // Reads the YAML config, resolves ${env:NAME} / ${file:PATH} secrets, validates it once into
 // typed objects, and reports every problem with its path and line (never just the first).
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
@@ -193,6 +193,17 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const pub = new URL(cfg.server.publicUrl);
   if (pub.pathname !== '/' || pub.search || pub.hash) {
     issues.push(issueAt(loc, ['server', 'publicUrl'], 'must be an origin such as https://netbox.example.org (NetBox is served at the root)'));
+  }
+  if (cfg.server.tls) {
+    for (const k of ['certFile', 'keyFile'] as const) {
+      const f = resolve(dirname(file), cfg.server.tls[k]);
+      try {
+        accessSync(f, constants.R_OK);
+      } catch (err) {
+        issues.push(issueAt(loc, ['server', 'tls', k], `cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`));
+      }
+      cfg.server.tls[k] = f;
+    }
   }
   if (cfg.sessions.idleTimeout > cfg.sessions.absoluteTimeout) {
     issues.push(issueAt(loc, ['sessions', 'idleTimeout'], 'must not be longer than sessions.absoluteTimeout'));

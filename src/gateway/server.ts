@@ -145,7 +145,7 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
     // A fresh session id at every sign-in (no fixation); any previous session of this browser ends.
     const old = getCookie(req.headers.cookie, cookieName());
     if (old) await endSession(old, await store.get<GateSession>(sessionKey(old)), 'logout');
-    const id = await startSession(result, src, d, client);
+    const { id } = await startSession(result, src, d, client);
     const maxAge = Math.floor(rt.cfg.sessions.absoluteTimeout / 1000);
     redirect(res, next, [...extraCookies, serializeCookie(cookieName(), id, { ...cookieOpts(), maxAgeSeconds: maxAge })]);
   };
@@ -375,12 +375,10 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
         if (wantsHtml(req)) return denied(res, d);
         return sendJson(res, 403, { detail: `${d.username} is not allowed to use NetBox (${d.reason ?? 'denied'})` });
       }
-      id = await startSession(asserted.result, asserted.source, d, client);
-      const s = await store.get<GateSession>(sessionKey(id));
-      if (s) {
-        state = { s };
-        setCookies.push(serializeCookie(cookieName(), id, { ...cookieOpts(), maxAgeSeconds: Math.floor(rt.cfg.sessions.absoluteTimeout / 1000) }));
-      }
+      const started = await startSession(asserted.result, asserted.source, d, client);
+      id = started.id;
+      state = { s: started.session };
+      setCookies.push(serializeCookie(cookieName(), id, { ...cookieOpts(), maxAgeSeconds: Math.floor(rt.cfg.sessions.absoluteTimeout / 1000) }));
     }
 
     if (!state.s) {
@@ -394,7 +392,8 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
         const next = pathname === rt.cfg.netbox.loginPath ? safeReturnPath(url.searchParams.get('next'), prefix()) : safeReturnPath(url.pathname + url.search, prefix());
         return redirect(res, loginUrl(next), cookies);
       }
-      return sendJson(res, 401, { detail: 'Authentication required: sign in through the gateway or send a NetBox API token.' }, cookies.length ? {} : {});
+      if (cookies.length) res.setHeader('Set-Cookie', cookies);
+      return sendJson(res, 401, { detail: 'Authentication required: sign in through the gateway or send a NetBox API token.' });
     }
     if (pathname === rt.cfg.netbox.loginPath && wantsHtml(req)) {
       return redirect(res, safeReturnPath(url.searchParams.get('next'), prefix()));
@@ -427,8 +426,9 @@ export function createGateway(initial: GateConfig, opts: { logger: Logger; store
       });
     },
     async reload(cfg) {
-      const next = buildRuntime(cfg, logger, runtimeDeps);
+      // Everything that can fail happens before the swap, so a failed reload changes nothing.
       const t = tlsOptions(cfg);
+      const next = buildRuntime(cfg, logger, runtimeDeps);
       if (t && server instanceof https.Server) server.setSecureContext(t);
       const old = rt;
       rt = next;

@@ -99,7 +99,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     }
   };
 
-  const startSession = async (result: SignInResult, src: Source, decision: Decision, client: Client): Promise<string> => {
+  const startSession = async (result: SignInResult, src: Source, decision: Decision, client: Client): Promise<{ id: string; session: GateSession }> => {
     const id = newId();
     const t = now();
     const s: GateSession = {
@@ -120,7 +120,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
         .onSessionStart({ sessionId: s.logId, identity: s.identity, state: s.sourceState, startedAt: t, clientIp: client.ip })
         .catch((err: unknown) => logger.warn({ err: (err as Error).message, source: src.id }, 'session start hook failed'));
     }
-    return id;
+    return { id, session: s };
   };
 
   const refreshIntervalOf = (src: Source): number | undefined => {

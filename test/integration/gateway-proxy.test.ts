@@ -202,6 +202,11 @@ describe('gateway proxy path', () => {
       assert.equal(await tlsGw.reload(readFileSync(tlsGw.configFile, 'utf8')), 'reloaded');
       const after = await fingerprint();
       assert.notEqual(after, before);
+      // A config whose key file is gone is refused; the gateway keeps serving the old one.
+      assert.equal(await tlsGw.reload(readFileSync(tlsGw.configFile, 'utf8').replace('key.pem', 'missing-key.pem')), 'refused');
+      assert.equal(await fingerprint(), after);
+      const refused = tlsGw.logs.find((l) => String(l.msg).startsWith('configuration reload refused'));
+      assert.match(JSON.stringify(refused?.issues), /server\.tls\.keyFile: cannot read .*missing-key\.pem: ENOENT/);
     } finally {
       await tlsGw.stop();
     }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { launchBrowser } from '../support/browser.js';
 import { repoRoot } from '../support/gateway.js';
 import { CookieClient, signInThroughDemoIdp } from '../support/http-client.js';
 import { freePort } from '../support/ports.js';
@@ -38,6 +39,24 @@ describe('the quick-start demo', { timeout: 300_000 }, () => {
       assert.match(await res.text(), /Sites/);
       const devices = await c.request(`${url}/dcim/devices/`, { headers: { Accept: 'text/html' } });
       assert.equal(devices.status, 403);
+
+      // A real browser form post through the gateway: NetBox's CSRF check (Origin vs Host) passes.
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${url}/dcim/sites/add/`);
+        await page.getByLabel('Username').fill('bob');
+        await page.getByLabel('Password').fill('bob');
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.waitForURL((u) => u.href === `${url}/dcim/sites/add/`);
+        await page.locator('#id_name').fill('Gateway Lab');
+        await page.locator('#id_slug').fill('gateway-lab');
+        await page.locator('button[name="_create"]').click();
+        await page.waitForURL((u) => /\/dcim\/sites\/\d+\/$/.test(u.pathname), { timeout: 30_000 });
+        assert.match((await page.textContent('body')) ?? '', /Gateway Lab/);
+      } finally {
+        await browser.close();
+      }
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -2,15 +2,12 @@
 # OpenLDAP slapd + ldap-utils for the LDAP integration tests (test/support/slapd.ts starts its own
 # instance from a generated slapd.conf); the packaged system service is stopped so it holds no ports.
 set -euo pipefail
+. "$(dirname "$0")/../lib/apt-quiet-install.sh"
 if ! dpkg -s slapd >/dev/null 2>&1 || ! dpkg -s ldap-utils >/dev/null 2>&1; then
   # Preseeding "nodatabase" keeps the postinst from asking questions and from creating a database
   # we would only have to throw away; policy-rc.d 101 keeps it from starting the daemon at all.
   echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
-  prc=/usr/sbin/policy-rc.d
-  made_prc=0
-  if [ ! -e "$prc" ]; then printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod +x "$prc"; made_prc=1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null
-  if [ "$made_prc" = 1 ]; then rm -f "$prc"; fi
+  apt_install_no_start slapd ldap-utils
 fi
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   systemctl disable --now slapd >/dev/null 2>&1 || true

@@ -70,7 +70,8 @@ export function createSignIn(ctx: GatewayContext) {
     const next = safeReturnPath(url.searchParams.get('next'), prefix());
     const switchUser = url.searchParams.has('switch');
     const c = choices(next, switchUser);
-    if (c.redirect.length === 1 && c.password.length === 0) return redirect(res, c.redirect[0]!.href);
+    // `?error`: show the page (with its link) instead of bouncing straight back to the IdP.
+    if (c.redirect.length === 1 && c.password.length === 0 && !url.searchParams.has('error')) return redirect(res, c.redirect[0]!.href);
     return renderSignIn(res, next, 200, undefined, undefined, undefined, switchUser);
   };
 

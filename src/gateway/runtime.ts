@@ -7,7 +7,8 @@ import type { Logger } from '../types.js';
 import { compileHeaderPlan, type HeaderPlan } from './headers.js';
 import { createProxyTarget, type ProxyTarget } from './proxy.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
-import { BlockList, isIPv4 } from 'node:net';
+import type { BlockList } from 'node:net';
+import { blockListHas, buildBlockList } from '../config/address.js';
 
 export interface Runtime {
   generation: number;
@@ -31,13 +32,7 @@ export function buildRuntime(cfg: GateConfig, logger: Logger, deps: { fetch?: ty
     if (deps.fetch) d.fetch = deps.fetch;
     sources.set(s.id, createSource(s, d));
   }
-  const trusted = new BlockList();
-  for (const c of cfg.server.trustedProxies) {
-    const [addr, bits] = c.split('/');
-    const type = isIPv4(addr!) ? 'ipv4' : 'ipv6';
-    if (bits === undefined) trusted.addAddress(addr!, type);
-    else trusted.addSubnet(addr!, Number(bits), type);
-  }
+  const trusted = buildBlockList(cfg.server.trustedProxies);
   const publicUrl = new URL(cfg.server.publicUrl);
   const rl = cfg.signIn.rateLimit;
   return {
@@ -62,7 +57,5 @@ export async function closeRuntime(rt: Runtime): Promise<void> {
 /** Maps an IPv4-mapped IPv6 peer (::ffff:1.2.3.4) to its IPv4 form before matching. */
 export function isTrustedPeer(rt: Runtime, ip: string): boolean {
   if (rt.cfg.server.trustedProxies.length === 0) return false;
-  const v4 = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : undefined;
-  if (v4) return rt.trustedProxies.check(v4, 'ipv4');
-  return rt.trustedProxies.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6');
+  return blockListHas(rt.trustedProxies, ip);
 }

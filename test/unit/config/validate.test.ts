@@ -2,7 +2,8 @@
 // (duplicate ids, unknown policy sources, header collisions) nor problems in other sources, and
 // a bad address is refused by `check` and `serve` alike with the field and line.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +53,25 @@ const EXPECTED: Array<[path: string, message: RegExp, line: number]> = [
   ['policy.rules.0.sources', /no source has id "corpp"/, 26],
 ];
 
+/** Valid, with one notice (line 12): an insecure switch that is on. */
+const WITH_NOTICE = `server:
+  publicUrl: https://netbox.example.org
+netbox:
+  url: http://127.0.0.1:8001
+sources:
+  - kind: upstream
+    id: ak
+    mode: authentik
+    trustedAddresses: [127.0.0.1]
+    authentik: { url: "https://authentik.example.org", slug: netbox }
+    jwt: { audience: netbox }
+    insecureTrustUnsignedHeaders: true
+policy:
+  rules:
+    - name: all
+      users: [{ glob: "*" }]
+`;
+
 function issuesOf(text: string, file = '/etc/netbox-gate.yaml'): readonly ConfigIssue[] {
   try {
     parseConfigText(text, file, {});
@@ -99,6 +119,14 @@ describe('one validation pass', () => {
     assert.ok(issues.some((i) => i.path === 'policy.rules.2.sources' && /"nope"/.test(i.message) && i.line === 32), paths.join(', '));
     assert.ok(paths.includes('policy.rules.2.groups.0.regex'), paths.join(', '));
     assert.ok(paths.includes('policy.rules.0.sources'), 'rule 0 still checked');
+  });
+
+  it('an http:// issuer derived from a preset points at the preset block and says where the switch goes', () => {
+    const text = MANY_PROBLEMS.replace('    issuer: http://idp.example.org\n', '    preset: keycloak\n    keycloak: { url: "http://kc.example.org", realm: corp }\n');
+    const hit = issuesOf(text).find((i) => i.path === 'sources.1.keycloak');
+    assert.ok(hit, 'reported at the keycloak block');
+    assert.equal(hit.line, 17);
+    assert.match(hit.message, /http:\/\/kc\.example\.org\/realms\/corp\) needs `insecureAllowHttpIssuer: true` in this source's entry \(id: corp\), for local tests only/);
   });
 
   it('an unknown source kind names the kinds there are and does not hide the rest', () => {
@@ -190,30 +218,36 @@ policy:
 
   it('check prints notices after OK and still exits 0', () => {
     const file = join(dir, 'notice.yaml');
-    writeFileSync(
-      file,
-      `server:
-  publicUrl: https://netbox.example.org
-netbox:
-  url: http://127.0.0.1:8001
-sources:
-  - kind: upstream
-    id: ak
-    mode: authentik
-    trustedAddresses: [127.0.0.1]
-    authentik: { url: "https://authentik.example.org", slug: netbox }
-    jwt: { audience: netbox }
-    insecureTrustUnsignedHeaders: true
-policy:
-  rules:
-    - name: all
-      users: [{ glob: "*" }]
-`,
-    );
+    writeFileSync(file, WITH_NOTICE);
     const r = cli(['check', '--config', file]);
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.match(lines[0]!, /: OK \(1 source: ak \[upstream\]/);
     assert.match(lines[1]!, new RegExp(`^note: sources\\.0\\.insecureTrustUnsignedHeaders: unsigned X-authentik-\\* headers are believed.*\\(${file.replaceAll('.', '\\.')}:12\\)$`));
+  });
+
+  it('serve logs each notice once at warn level when it starts', async () => {
+    const port = await freePort();
+    writeFileSync(join(dir, 'notice-serve.yaml'), WITH_NOTICE.replace('server:\n', `server:\n  listen: 127.0.0.1:${port}\n`));
+    const child = spawn(process.execPath, [bin, 'serve', '--config', join(dir, 'notice-serve.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (stdout.includes('netbox-gate listening')) child.kill('SIGTERM');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await once(child, 'exit');
+    clearTimeout(timer);
+    const logged = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { level: number; msg: string; event?: string; path?: string; line?: number });
+    const notices = logged.filter((l) => l.event === 'config_notice');
+    assert.equal(notices.length, 1, stdout);
+    assert.equal(notices[0]!.level, 40, 'warn');
+    assert.equal(notices[0]!.path, 'sources.0.insecureTrustUnsignedHeaders');
+    assert.equal(notices[0]!.line, 13);
+    assert.match(notices[0]!.msg, /unsigned X-authentik-\* headers are believed/);
+    assert.ok(logged.some((l) => l.msg === 'netbox-gate listening'), 'it started');
   });
 });

@@ -18,7 +18,8 @@ const USAGE = `Usage: netbox-gate <command> [options]
 
 Commands:
   serve          run the gateway (SIGHUP reloads the config)
-  check          validate a config file; prints every problem as path: message (file:line)
+  check          validate a config file; prints every problem as path: message (file:line),
+                 then notes ("note: ...") that do not fail the check
   explain        show the policy decision for an identity: --source ID --claims FILE.json [--json]
   netbox-config  print the matching NetBox settings: [--format python|env]
 

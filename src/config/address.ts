@@ -1,7 +1,7 @@
 // The one parser for IP addresses and CIDR blocks (server.trustedProxies, an upstream source's
 // trustedAddresses) and the one place that matches a peer against them: what `check` accepts is
 // exactly what the gateway can put in a node:net BlockList, so a config never fails at start-up.
-import { BlockList, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 
 export type AddressFamily = 'ipv4' | 'ipv6';
@@ -52,7 +52,7 @@ export function parseAddressBlock(input: string): AddressBlockResult {
   // ::ffff:a.b.c.d is how a dual-stack socket reports an IPv4 peer; peers are matched as IPv4
   // (see normalizePeerAddress), so a mapped block is stored as the IPv4 block it stands for.
   if (hextets && isMapped(hextets) && prefix >= 96) {
-    address = `${hextets[6]! >> 8}.${hextets[6]! & 255}.${hextets[7]! >> 8}.${hextets[7]! & 255}`;
+    address = mappedIPv4(hextets);
     family = 'ipv4';
     prefix -= 96;
   }
@@ -93,6 +93,7 @@ function ipv6Hextets(addr: string): number[] {
 }
 
 const isMapped = (h: number[]) => h.slice(0, 5).every((x) => x === 0) && h[5] === 0xffff;
+const mappedIPv4 = (h: number[]) => `${h[6]! >> 8}.${h[6]! & 255}.${h[7]! >> 8}.${h[7]! & 255}`;
 
 /** zod field: a string parsed into an AddressBlock, with the reason on failure. */
 export const addressBlockSchema = z.string({ error: `expected an IP address or CIDR block ${EXAMPLE}` }).transform((s, ctx) => {
@@ -120,9 +121,13 @@ export function buildBlockList(blocks: readonly AddressBlock[]): BlockList {
  */
 export function normalizePeerAddress(remoteAddress: string | undefined): { address: string; family: AddressFamily } | undefined {
   if (!remoteAddress) return undefined;
-  const r = parseAddressBlock(remoteAddress.split('%')[0]!);
-  if (!r.ok || r.block.prefix !== (r.block.family === 'ipv4' ? 32 : 128)) return undefined;
-  return { address: r.block.address, family: r.block.family };
+  // Per request: node's own checks first, the hextet walk only for IPv6.
+  const address = remoteAddress.split('%')[0]!;
+  if (isIPv4(address)) return { address, family: 'ipv4' };
+  if (!isIPv6(address)) return undefined;
+  const h = ipv6Hextets(address);
+  if (!isMapped(h)) return { address, family: 'ipv6' };
+  return { address: mappedIPv4(h), family: 'ipv4' };
 }
 
 /** Whether a peer address is in the list (after normalizePeerAddress); never throws. */

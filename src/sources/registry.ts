@@ -1,7 +1,8 @@
 // Every source kind, listed once. The config schema, config resolution and checks, the factory
 // and the SourceKind type all derive from this list: a new kind is its folder plus one line here.
 import { z } from 'zod';
-import type { SourceKindDefinition, SourceIssue } from './definition.js';
+import type { SourceIssue } from './definition.js';
+import type { Source, SourceDeps } from './source.js';
 import { ldapKind } from './ldap/kind.js';
 import { oidcKind } from './oidc/kind.js';
 import { radiusKind } from './radius/kind.js';
@@ -16,7 +17,8 @@ type Definition = Definitions[number];
 /** 'oidc' | 'radius' | ...: derived from the registry, never written out. */
 export type SourceKind = Definition['kind'];
 
-type ResolvedOf<D> = D extends SourceKindDefinition<string, infer S, infer R> ? (S extends z.ZodType ? R : never) : never;
+// What each kind's factory takes; distributes over the union of definitions.
+type ResolvedOf<D> = D extends { create(resolved: infer R, deps: SourceDeps): Source } ? R : never;
 
 /** A source entry after parsing and resolution (presets applied): what the factory receives. */
 export type ResolvedSourceConfig = ResolvedOf<Definition>;
@@ -28,9 +30,10 @@ export type SourceConfig = z.output<Definition['schema']>;
 type SchemasOf<T extends readonly unknown[]> = { -readonly [I in keyof T]: T[I] extends { schema: infer S } ? S : never };
 type Schemas = SchemasOf<Definitions>;
 
-/** Every kind's entry schema, in registry order; config/schema.ts builds the `sources` union from it. */
+/** Every kind's entry schema, in registry order. */
 export const sourceSchemas = SOURCE_KINDS.map((d) => d.schema) as unknown as Schemas;
 
+/** One source entry of any kind; config/schema.ts uses it for the `sources` list. */
 export const sourceSchema = z.discriminatedUnion('kind', sourceSchemas);
 
 /** The kinds' names, for messages ("expected one of ..."). */
@@ -42,11 +45,11 @@ export const sourceKindNames: readonly SourceKind[] = SOURCE_KINDS.map((d) => d.
  */
 export interface AnySourceKind {
   readonly kind: SourceKind;
-  readonly schema: z.ZodType<ResolvedSourceConfig | SourceConfig>;
+  readonly schema: z.ZodType<SourceConfig>;
   resolve?(parsed: SourceConfig): { config?: ResolvedSourceConfig; issues: SourceIssue[] };
   check?(resolved: ResolvedSourceConfig): SourceIssue[];
   notices?(resolved: ResolvedSourceConfig): SourceIssue[];
-  create(resolved: ResolvedSourceConfig, deps: Parameters<Definition['create']>[1]): ReturnType<Definition['create']>;
+  create(resolved: ResolvedSourceConfig, deps: SourceDeps): Source;
 }
 
 const byKind = new Map<string, AnySourceKind>(SOURCE_KINDS.map((d) => [d.kind, d as unknown as AnySourceKind]));

@@ -61,8 +61,13 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const issues: ConfigIssue[] = [];
   resolveRefs(loc, env, issues);
   const result = validateConfig(doc.toJS() ?? {}, loc);
-  if (issues.length > 0 || !result.config) throw new ConfigError([...issues, ...result.issues]);
-  return result.config;
+  if (issues.length > 0 || !result.config) throw new ConfigError(byLine([...issues, ...result.issues]));
+  return { ...result.config, notices: byLine(result.config.notices) };
+}
+
+/** In file order, so the list reads top to bottom next to the file (stable for equal lines). */
+function byLine(list: ConfigIssue[]): ConfigIssue[] {
+  return [...list].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): GateConfig {

@@ -179,6 +179,8 @@ describe('netbox-gate check and serve (CLI)', () => {
       assert.match(text, message);
       assert.ok(text.endsWith(`(${file}:${line})`), text);
     }
+    const printed = r.stderr.split('\n').slice(1, -1).map((l) => l.trim().split(':')[0]);
+    assert.deepEqual(printed, EXPECTED.map(([path]) => path), 'in file order');
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 

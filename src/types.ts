@@ -41,7 +41,11 @@ export interface TraceEntry {
   staff: boolean;
 }
 
-export type DenyReason = 'denied_by_rule' | 'no_allow_rule' | 'no_username';
+/**
+ * Why a sign-in is refused. The policy gives the first three; `unsafe_username` is the gateway's
+ * own refusal of a name that an HTTP header cannot carry to NetBox intact.
+ */
+export type DenyReason = 'denied_by_rule' | 'no_allow_rule' | 'no_username' | 'unsafe_username';
 
 export interface Decision {
   allowed: boolean;

@@ -53,6 +53,11 @@ export const sessionsSchema = z.strictObject({
   cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('netbox_gate'),
   idleTimeout: duration.prefault('8h'),
   absoluteTimeout: duration.prefault('24h'),
+  /**
+   * How long a session may go on while its source cannot be asked (IdP, Graph or LDAP down):
+   * past it the session ends, so a user removed during an outage does not keep access.
+   */
+  maxStale: duration.prefault('1h'),
   store: z.strictObject({ type: z.literal('memory') }).prefault({ type: 'memory' }),
 });
 

@@ -144,6 +144,10 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
       return buildResult(c, tokens, undefined, ctx.signal);
     },
 
+    refreshInterval: cfg.refreshInterval,
+    // Providers issue refresh tokens only when asked right (authentik and Okta: offline_access).
+    canRefresh: (raw) => typeof (raw as OidcState).refreshToken === 'string',
+
     async refresh(raw, ctx) {
       const prev = raw as OidcState;
       if (!prev.refreshToken) {

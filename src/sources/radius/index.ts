@@ -25,6 +25,7 @@ const TERMINATE_CAUSE: Record<SessionEndCause, number> = {
   expired: 5, // Session-Timeout
   revoked: 6, // Admin-Reset
   denied: 10, // NAS-Request: the gateway's policy ended it
+  stale: 10, // NAS-Request: the gateway could not re-check the user for too long
 };
 
 function str(type: number, value: string): RawAttribute {

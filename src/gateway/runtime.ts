@@ -8,7 +8,8 @@ import { compileHeaderPlan, type HeaderPlan } from '../netbox/headers.js';
 import { createProxyTarget, type ProxyTarget } from '../netbox/target.js';
 import { gatewayCookieNames } from './context.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
-import { BlockList, isIPv4 } from 'node:net';
+import type { BlockList } from 'node:net';
+import { blockListHas, buildBlockList } from '../config/address.js';
 
 export interface Runtime {
   generation: number;
@@ -42,13 +43,7 @@ export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps 
     if (deps.now) d.now = deps.now;
     sources.set(s.id, deps.createSource?.(s, d) ?? createSource(s, d));
   }
-  const trusted = new BlockList();
-  for (const c of cfg.server.trustedProxies) {
-    const [addr, bits] = c.split('/');
-    const type = isIPv4(addr!) ? 'ipv4' : 'ipv6';
-    if (bits === undefined) trusted.addAddress(addr!, type);
-    else trusted.addSubnet(addr!, Number(bits), type);
-  }
+  const trusted = buildBlockList(cfg.server.trustedProxies);
   const publicUrl = new URL(cfg.server.publicUrl);
   const rl = cfg.signIn.rateLimit;
   return {
@@ -74,7 +69,5 @@ export async function closeRuntime(rt: Runtime): Promise<void> {
 /** Maps an IPv4-mapped IPv6 peer (::ffff:1.2.3.4) to its IPv4 form before matching. */
 export function isTrustedPeer(rt: Runtime, ip: string): boolean {
   if (rt.cfg.server.trustedProxies.length === 0) return false;
-  const v4 = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : undefined;
-  if (v4) return rt.trustedProxies.check(v4, 'ipv4');
-  return rt.trustedProxies.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6');
+  return blockListHas(rt.trustedProxies, ip);
 }

@@ -1,5 +1,6 @@
 // OpenID Connect source on openid-client v6: discovery, authorization code flow with PKCE
-// S256 + state + nonce, ID token validation, userinfo merge, refresh, RP-initiated logout.
+// S256 + state + nonce, ID token validation (claims by openid-client, signature by id-token.ts),
+// userinfo merge, refresh, RP-initiated logout.
 import * as oidc from 'openid-client';
 import { firstString, getPath, valueStrings } from '../../attributes.js';
 import { GateError } from '../../errors.js';
@@ -7,38 +8,96 @@ import type { AttributeValue, Attributes, Identity } from '../../types.js';
 import type { RedirectSource, SignInResult, SourceContext, SourceDeps, SourceState } from '../source.js';
 import type { ResolvedOidcConfig } from './config.js';
 import { enrichClaims } from './enrich.js';
+import { isTenantGuid, resolveEntraIssuer } from './entra.js';
+import { type IdTokenVerifier, createIdTokenVerifier } from './id-token.js';
 
 interface OidcState extends SourceState {
   idToken?: string;
   refreshToken?: string;
   accessToken?: string;
   claims: Attributes;
+  /**
+   * False when the provider issued no refresh token: the gateway must not call refresh() for
+   * this session, which then lives to its idle/absolute lifetime (see canRefresh).
+   */
+  refreshable: boolean;
+}
+
+/**
+ * Whether refresh() can work for a session's source state. An OIDC session without a refresh
+ * token (authentik/Okta without offline_access) cannot be refreshed, and asking would only
+ * end it; such a session applies group changes at the next sign-in.
+ */
+export function canRefresh(state: SourceState): boolean {
+  return state.refreshable !== false;
+}
+
+interface Discovered {
+  c: oidc.Configuration;
+  verifyIdToken: IdTokenVerifier;
+  /** Entra: the tenant GUID a domain tenantId resolved to. */
+  tenantId?: string;
 }
 
 export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): RedirectSource {
-  let configPromise: Promise<oidc.Configuration> | undefined;
+  let configPromise: Promise<Discovered> | undefined;
   let resolved: oidc.Configuration | undefined;
+  const fetchFn = deps.fetch ?? globalThis.fetch;
+  const now = deps.now ?? Date.now;
 
   // Discovery is lazy and retried after a failure, so the gateway starts while the IdP is down.
-  const configuration = (): Promise<oidc.Configuration> => {
+  const configuration = (): Promise<Discovered> => {
     configPromise ??= (async () => {
-      const options: oidc.DiscoveryRequestOptions = {};
-      if (cfg.insecureAllowHttpIssuer) options.execute = [oidc.allowInsecureRequests];
-      if (deps.fetch) options[oidc.customFetch] = deps.fetch as oidc.CustomFetch;
-      const metadata: Partial<oidc.ClientMetadata> = {};
-      if (cfg.clientSecret) metadata.client_secret = cfg.clientSecret;
-      const auth = cfg.clientSecret ? oidc.ClientSecretBasic(cfg.clientSecret) : oidc.None();
       try {
-        const c = await oidc.discovery(new URL(cfg.issuer), cfg.clientId, metadata, auth, { ...options, timeout: cfg.timeout / 1000 });
+        let issuer = cfg.issuer;
+        let tenantId: string | undefined;
+        // A domain tenantId: Entra's discovery there names the GUID issuer that tokens carry.
+        if (cfg.preset === 'entra' && cfg.entra && !isTenantGuid(cfg.entra.tenantId) && isDerivedEntraIssuer(cfg)) {
+          ({ issuer, tenantId } = await resolveEntraIssuer(cfg.entra, fetchFn, cfg.timeout));
+        }
+        const options: oidc.DiscoveryRequestOptions = {};
+        if (cfg.insecureAllowHttpIssuer) options.execute = [oidc.allowInsecureRequests];
+        if (deps.fetch) options[oidc.customFetch] = deps.fetch as oidc.CustomFetch;
+        const metadata: Partial<oidc.ClientMetadata> = {};
+        if (cfg.clientSecret) metadata.client_secret = cfg.clientSecret;
+        if (cfg.maxAge !== undefined) metadata.default_max_age = Math.ceil(cfg.maxAge / 1000);
+        const auth = !cfg.clientSecret
+          ? oidc.None()
+          : cfg.tokenEndpointAuthMethod === 'client_secret_post'
+            ? oidc.ClientSecretPost(cfg.clientSecret)
+            : oidc.ClientSecretBasic(cfg.clientSecret); // percent-encodes id and secret (RFC 6749 2.3.1)
+        let c: oidc.Configuration;
+        try {
+          c = await oidc.discovery(new URL(issuer), cfg.clientId, metadata, auth, { ...options, timeout: cfg.timeout / 1000 });
+        } catch (err) {
+          throw discoveryError(err, issuer);
+        }
         c.timeout = cfg.timeout / 1000;
+        const meta = c.serverMetadata();
+        const verifierOpts: Parameters<typeof createIdTokenVerifier>[0] = {
+          jwksUri: meta.jwks_uri,
+          issuer: meta.issuer,
+          clientId: cfg.clientId,
+          algorithms: cfg.idTokenSigningAlgorithms,
+          fetch: fetchFn,
+          now,
+          timeoutMs: cfg.timeout,
+        };
+        if (cfg.clientSecret) verifierOpts.clientSecret = cfg.clientSecret;
+        if (meta.jwks_uri && !cfg.insecureAllowHttpIssuer && new URL(meta.jwks_uri).protocol !== 'https:') {
+          throw new GateError('ERR_SOURCE_CONFIG', `the provider's jwks_uri ${meta.jwks_uri} is not https`);
+        }
         resolved = c;
-        return c;
+        const out: Discovered = { c, verifyIdToken: createIdTokenVerifier(verifierOpts) };
+        if (tenantId) out.tenantId = tenantId;
+        return out;
       } catch (err) {
         configPromise = undefined;
-        throw new GateError('ERR_SOURCE_UNAVAILABLE', `OIDC discovery for ${cfg.issuer} failed: ${describe(err)}`, {
-          cause: err,
-          detail: { source: cfg.id },
-        });
+        if (err instanceof GateError) {
+          const detail = { ...err.detail, source: cfg.id };
+          throw new GateError(err.code, err.message, { cause: err.cause ?? err, detail });
+        }
+        throw new GateError('ERR_SOURCE_UNAVAILABLE', `OIDC discovery for ${cfg.issuer} failed: ${describe(err)}`, { cause: err, detail: { source: cfg.id } });
       }
     })();
     return configPromise;
@@ -74,12 +133,20 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
 
   // Claims from the ID token, overlaid with userinfo (same subject), then provider enrichment.
   const buildResult = async (
-    c: oidc.Configuration,
+    d: Discovered,
     tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
     previous: OidcState | undefined,
     signal?: AbortSignal,
   ): Promise<SignInResult> => {
+    const { c } = d;
+    // openid-client checked iss, aud, exp, nonce and auth_time; the signature is ours to check,
+    // for the ID token of a refresh as much as for the one of the sign-in.
+    if (tokens.id_token) await d.verifyIdToken(tokens.id_token);
     const idClaims = tokens.claims() as Attributes | undefined;
+    if (previous && idClaims && firstString(idClaims.sub) !== firstString(previous.claims.sub)) {
+      // OIDC Core 12.2: a refreshed ID token must name the same subject.
+      throw new GateError('ERR_AUTH_FAILED', 'the refreshed ID token names a different subject than the sign-in', { detail: { claim: 'sub' } });
+    }
     let claims: Attributes = { ...(idClaims ?? previous?.claims ?? {}) };
     const sub = firstString(claims.sub);
     if (!sub) throw new GateError('ERR_AUTH_FAILED', 'the token response carries no ID token subject');
@@ -93,12 +160,13 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
     }
     const input = { cfg, claims, accessToken: tokens.access_token, deps } as Parameters<typeof enrichClaims>[0];
     if (signal) input.signal = signal;
+    if (d.tenantId) input.tenantId = d.tenantId;
     claims = await enrichClaims(input);
     const identity = identityFromAttributes(claims);
-    const state: OidcState = { claims: stripTokenNoise(claims) };
+    const refreshToken = tokens.refresh_token ?? previous?.refreshToken;
+    const state: OidcState = { claims: stripTokenNoise(claims), refreshable: refreshToken !== undefined };
     const idToken = tokens.id_token ?? previous?.idToken;
     if (idToken) state.idToken = idToken;
-    const refreshToken = tokens.refresh_token ?? previous?.refreshToken;
     if (refreshToken) state.refreshToken = refreshToken;
     state.accessToken = tokens.access_token;
     return { identity: { ...identity, attributes: state.claims }, state };
@@ -112,7 +180,7 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
     identityFromAttributes,
 
     async beginSignIn(redirectUri, opts = {}) {
-      const c = await configuration();
+      const { c } = await configuration();
       const codeVerifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();
@@ -124,24 +192,29 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
         state,
         nonce,
         ...(opts.forceLogin ? { prompt: 'login' } : {}),
+        ...(cfg.acrValues ? { acr_values: cfg.acrValues.join(' ') } : {}),
+        ...(cfg.maxAge !== undefined ? { max_age: String(Math.ceil(cfg.maxAge / 1000)) } : {}),
       });
       return { authorizationUrl: url.href, pending: { codeVerifier, state, nonce } };
     },
 
     async completeSignIn(callbackUrl, pending, _redirectUri, ctx: SourceContext) {
-      const c = await configuration();
+      const d = await configuration();
       let tokens;
       try {
-        tokens = await oidc.authorizationCodeGrant(c, callbackUrl, {
+        const checks: oidc.AuthorizationCodeGrantChecks = {
           pkceCodeVerifier: String(pending.codeVerifier),
           expectedState: String(pending.state),
           expectedNonce: String(pending.nonce),
           idTokenExpected: true,
-        });
+        };
+        // With max_age sent, auth_time must be present and recent enough (OIDC Core 3.1.2.1).
+        if (cfg.maxAge !== undefined) checks.maxAge = Math.ceil(cfg.maxAge / 1000);
+        tokens = await oidc.authorizationCodeGrant(d.c, callbackUrl, checks);
       } catch (err) {
         throw wrap(err, 'sign-in response rejected');
       }
-      return buildResult(c, tokens, undefined, ctx.signal);
+      return buildResult(d, tokens, undefined, ctx.signal);
     },
 
     async refresh(raw, ctx) {
@@ -149,14 +222,14 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
       if (!prev.refreshToken) {
         throw new GateError('ERR_AUTH_REJECTED', 'the identity provider issued no refresh token; sign in again', { detail: { source: cfg.id } });
       }
-      const c = await configuration();
+      const d = await configuration();
       let tokens;
       try {
-        tokens = await oidc.refreshTokenGrant(c, prev.refreshToken);
+        tokens = await oidc.refreshTokenGrant(d.c, prev.refreshToken);
       } catch (err) {
         throw wrap(err, 'refresh failed');
       }
-      return buildResult(c, tokens, prev, ctx.signal);
+      return buildResult(d, tokens, prev, ctx.signal);
     },
 
     endSessionUrl(raw, postLogoutRedirectUri) {
@@ -173,14 +246,64 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
   return source;
 }
 
-/** Claims we keep in the session: drop JWT plumbing that only makes traces noisy. */
+/**
+ * Claims we keep in the session: drop JWT plumbing that only makes traces noisy. `acr` and
+ * `amr` stay: they say how the user authenticated, and policy rules may require MFA by them.
+ */
 function stripTokenNoise(claims: Attributes): Attributes {
   const out: Attributes = {};
   for (const [k, v] of Object.entries(claims)) {
-    if (['at_hash', 'c_hash', 'nonce', 'auth_time', 'iat', 'exp', 'nbf', 'jti', 'sid', 'azp', 'acr', 'amr'].includes(k)) continue;
+    if (['at_hash', 'c_hash', 'nonce', 'auth_time', 'iat', 'exp', 'nbf', 'jti', 'sid', 'azp'].includes(k)) continue;
     out[k] = v as AttributeValue;
   }
   return out;
+}
+
+function isDerivedEntraIssuer(cfg: ResolvedOidcConfig): boolean {
+  if (!cfg.entra) return false;
+  return cfg.issuer === `${cfg.entra.loginUrl.replace(/\/+$/, '')}/${encodeURIComponent(cfg.entra.tenantId)}/v2.0`;
+}
+
+/**
+ * Discovery failures: only a network failure or a server error is an outage; anything else (no
+ * document there, another issuer named, not JSON) is a configuration the user must fix, and is
+ * reported as such rather than as "cannot be reached".
+ */
+function discoveryError(err: unknown, issuer: string): GateError {
+  const status = errorStatus(err);
+  const what = `OIDC discovery at ${issuer}/.well-known/openid-configuration`;
+  if (status === undefined ? isNetworkError(err) : status >= 500) {
+    return new GateError('ERR_SOURCE_UNAVAILABLE', `${what} failed: ${describe(err)}`, { cause: err });
+  }
+  let c = err as { cause?: unknown; attribute?: unknown; body?: { issuer?: unknown } } | undefined;
+  for (let i = 0; c && typeof c === 'object' && i < 4; i++, c = c.cause as typeof c) {
+    if (c.attribute === 'issuer') {
+      return new GateError(
+        'ERR_SOURCE_CONFIG',
+        `${what} names the issuer ${String(c.body?.issuer)}, not ${issuer}; set issuer (or the preset's block) to what the provider calls itself`,
+        { cause: err },
+      );
+    }
+  }
+  if (status !== undefined) {
+    return new GateError('ERR_SOURCE_CONFIG', `${what} answered HTTP ${status}; check the issuer (or the preset's block)`, { cause: err });
+  }
+  return new GateError('ERR_SOURCE_CONFIG', `${what} did not return a usable discovery document: ${describe(err)}`, { cause: err });
+}
+
+function errorStatus(err: unknown): number | undefined {
+  if (err instanceof oidc.ResponseBodyError) return err.status;
+  const cause = (err as { cause?: unknown })?.cause;
+  if (cause instanceof Response) return cause.status;
+  return undefined;
+}
+
+function isNetworkError(err: unknown): boolean {
+  for (let e = err as { name?: string; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (e.name === 'TypeError' || e.name === 'TimeoutError' || e.name === 'AbortError') return true;
+    if ((e as { code?: string }).code === 'OAUTH_TIMEOUT') return true;
+  }
+  return false;
 }
 
 function describe(err: unknown): string {

@@ -311,9 +311,20 @@ function describe(err: unknown): string {
   if (err instanceof oidc.AuthorizationResponseError) return `${err.error}${err.error_description ? `: ${err.error_description}` : ''}`;
   if (err instanceof Error) {
     const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
-    return `${err.message}${cause}`;
+    const claim = failedClaim(err);
+    const which = claim === 'auth_time' ? ': auth_time is missing or older than maxAge' : claim ? ` (claim ${claim})` : '';
+    return `${err.message}${cause}${which}`;
   }
   return String(err);
+}
+
+/** The claim openid-client names in a failed ID token check, if any. */
+function failedClaim(err: unknown): string | undefined {
+  let c = err as { cause?: unknown; claim?: unknown } | undefined;
+  for (let i = 0; c && typeof c === 'object' && i < 4; i++, c = c.cause as typeof c) {
+    if (typeof c.claim === 'string') return c.claim;
+  }
+  return undefined;
 }
 
 function wrap(err: unknown, what: string): GateError {

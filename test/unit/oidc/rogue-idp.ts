@@ -1,9 +1,12 @@
 // An OpenID provider that misbehaves on purpose, answering the OIDC source's fetch in-process:
 // discovery (listing "none" and HS256 as the worst real providers do), a JWKS we control, and a
 // token endpoint whose ID tokens are signed however a test asks (unpublished key, alg none, HS256
-// with the client secret, iat in the future, a rotated key). No authorize endpoint: a test takes
-// state and nonce from the authorization URL and hands the source a callback URL itself.
+// with the client secret, iat in the future, a rotated key). Unit tests take state and nonce from
+// the authorization URL and hand the source a callback URL themselves; `listen()` serves the same
+// on 127.0.0.1, with an authorize endpoint that signs the user in without a page.
 import { randomBytes } from 'node:crypto';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 
 export interface RogueKey {
@@ -28,7 +31,8 @@ export interface NextToken {
 }
 
 export class RogueIdp {
-  readonly issuer = 'https://rogue-idp.test';
+  issuer = 'https://rogue-idp.test';
+  private server: Server | undefined;
   readonly clientId = 'netbox-gate';
   readonly clientSecret = `s3cret~${randomBytes(8).toString('hex')}`;
   /** Keys published at jwks_uri. */
@@ -70,6 +74,31 @@ export class RogueIdp {
 
   readonly fetch: typeof fetch = async (input, init) => this.handle(new Request(input, init));
 
+  /** Serves on 127.0.0.1; the issuer becomes http://127.0.0.1:<port>. */
+  async listen(): Promise<string> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const init: RequestInit = { method: req.method ?? 'GET', headers: req.headers as Record<string, string> };
+        if (chunks.length > 0) init.body = Buffer.concat(chunks);
+        void this.handle(new Request(`${this.issuer}${req.url ?? '/'}`, init)).then(async (r) => {
+          res.writeHead(r.status, Object.fromEntries(r.headers));
+          res.end(Buffer.from(await r.arrayBuffer()));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.issuer = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.issuer;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
   private async handle(req: Request): Promise<Response> {
     const p = new URL(req.url).pathname;
     if (p === '/.well-known/openid-configuration') {
@@ -84,6 +113,9 @@ export class RogueIdp {
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
         code_challenge_methods_supported: ['S256'],
       });
+    }
+    if (p === '/authorize') {
+      return new Response(null, { status: 302, headers: { location: this.issueCode(req.url).href } });
     }
     if (p === '/jwks') {
       this.jwksRequests++;

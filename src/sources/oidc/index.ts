@@ -29,7 +29,8 @@ interface OidcState extends SourceState {
  * end it; such a session applies group changes at the next sign-in.
  */
 export function canRefresh(state: SourceState): boolean {
-  return state.refreshable !== false;
+  // The token itself decides (sessions stored before `refreshable` existed have none of it).
+  return typeof state.refreshToken === 'string' && state.refreshable !== false;
 }
 
 export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): RedirectSource {
@@ -171,7 +172,7 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
 
     refreshInterval: cfg.refreshInterval,
     // Providers issue refresh tokens only when asked right (authentik and Okta: offline_access).
-    canRefresh: (raw) => typeof (raw as OidcState).refreshToken === 'string',
+    canRefresh,
 
     async refresh(raw, ctx) {
       const prev = raw as OidcState;

@@ -3,6 +3,7 @@
 import { defineSourceKind, type SourceIssue } from '../definition.js';
 import { oidcSourceSchema, type OidcSourceConfig, type ResolvedOidcConfig } from './config.js';
 import { createOidcSource } from './index.js';
+import { oidcNotices } from './notices.js';
 import { applyPreset } from './presets.js';
 
 export const oidcKind = defineSourceKind({
@@ -15,6 +16,7 @@ export const oidcKind = defineSourceKind({
     issues.push(...checkHttpIssuer(parsed, r.config));
     return { config: r.config, issues };
   },
+  notices: oidcNotices,
   create: (cfg: ResolvedOidcConfig, deps) => createOidcSource(cfg, deps),
 });
 

@@ -1,5 +1,6 @@
 // Builds the runtime Source for each configured entry through its kind's definition in the
 // registry, so a kind that is registered is also buildable (there is no second list to forget).
+// Each source logs through a child bound to its id: sources never add `source` themselves.
 import { sourceKind, type ResolvedSourceConfig } from './registry.js';
 import type { Source, SourceDeps } from './source.js';
 

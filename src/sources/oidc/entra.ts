@@ -280,7 +280,7 @@ export async function enrichEntraClaims(input: EnrichInput): Promise<Attributes>
   if (input.tenantId) opts.tenantId = input.tenantId;
   if (deps.now) opts.now = deps.now;
   const result = await resolveEntraGroups(opts);
-  for (const w of result.warnings) deps.logger.warn({ source: cfg.id }, w);
-  deps.logger.debug({ source: cfg.id, groupSource: result.source, groups: result.groups.length, appRoles: result.appRoles.length }, 'entra groups resolved');
+  for (const w of result.warnings) deps.logger.warn({}, w);
+  deps.logger.debug({ groupSource: result.source, groups: result.groups.length, appRoles: result.appRoles.length }, 'entra groups resolved');
   return applyEntraGroups(claims, result);
 }

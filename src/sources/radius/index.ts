@@ -49,7 +49,7 @@ export function accountingSessionId(sessionId: string): string {
 }
 
 export function createRadiusSource(config: RadiusSourceConfig, deps: SourceDeps): PasswordSource {
-  const logger = deps.logger.child({ source: config.id, kind: 'radius' });
+  const logger = deps.logger.child({ kind: 'radius' });
   const now = deps.now ?? Date.now;
   const secret = Buffer.from(config.secret, 'utf8');
   const dictionary = new Dictionary(config.dictionary);

@@ -36,6 +36,27 @@ function repoRoot(): string {
 
 const envScript = join(repoRoot(), 'scripts', 'netbox-env.sh');
 
+// NetBox 4.7's default dashboard without its "NetBox News" feed: the demo has no route to the
+// internet, and as an isolated deployment (scripts/netbox-env.sh) the feed widget would only
+// say, in red, that it needs one. Users' dashboards are made from this at their first visit.
+const DEMO_DASHBOARD_PYTHON = `
+DEFAULT_DASHBOARD = [
+    {'widget': 'extras.BookmarksWidget', 'width': 4, 'height': 5, 'title': 'Bookmarks', 'color': 'orange'},
+    {'widget': 'extras.ObjectCountsWidget', 'width': 4, 'height': 2, 'title': 'Organization',
+     'config': {'models': ['dcim.site', 'tenancy.tenant', 'tenancy.contact']}},
+    {'widget': 'extras.NoteWidget', 'width': 4, 'height': 2, 'title': 'Welcome!', 'color': 'green',
+     'config': {'content': 'The netbox-gate demo. Sites are what bob may change; alice may change everything.'}},
+    {'widget': 'extras.ObjectCountsWidget', 'width': 4, 'height': 3, 'title': 'IPAM',
+     'config': {'models': ['ipam.vrf', 'ipam.aggregate', 'ipam.prefix', 'ipam.iprange', 'ipam.ipaddress', 'ipam.vlan']}},
+    {'widget': 'extras.ObjectCountsWidget', 'width': 4, 'height': 3, 'title': 'DCIM',
+     'config': {'models': ['dcim.site', 'dcim.rack', 'dcim.devicetype', 'dcim.device', 'dcim.cable']}},
+    {'widget': 'extras.ObjectCountsWidget', 'width': 4, 'height': 3, 'title': 'Circuits',
+     'config': {'models': ['circuits.provider', 'circuits.circuit', 'circuits.providernetwork', 'circuits.provideraccount']}},
+    {'widget': 'extras.ObjectListWidget', 'width': 12, 'height': 5, 'title': 'Change Log', 'color': 'blue',
+     'config': {'model': 'core.objectchange', 'page_size': 25}},
+]
+`;
+
 function run(args: string[], opts: { passStderr?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [envScript, ...args], { stdio: ['ignore', 'pipe', opts.passStderr ? 'inherit' : 'pipe'] });
@@ -70,7 +91,7 @@ export async function startDemoNetbox(opts: StartDemoNetboxOptions): Promise<Dem
   // An instance left running by a demo that was killed (not stopped) holds the data directory.
   await run(['stop', '--data-dir', opts.dataDir]);
   const raFile = join(opts.dataDir, 'remote-auth.py');
-  writeFileSync(raFile, `${opts.remoteAuthPython}\n`);
+  writeFileSync(raFile, `${opts.remoteAuthPython}\n${DEMO_DASHBOARD_PYTHON}`);
   const out = await runOk(['start', '--port', String(opts.port), '--data-dir', opts.dataDir, '--remote-auth-config', raFile]);
   const info = JSON.parse(out.trim().split('\n').pop() ?? '') as { url: string; adminAuthorization: string };
   let stopped = false;

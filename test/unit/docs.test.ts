@@ -71,7 +71,7 @@ const guides: Record<string, string[]> = {
   'oauth2-proxy.md': ['oauth2-proxy.yaml'],
   'radius.md': ['radius.yaml'],
   'tacacs.md': ['tacacs.yaml'],
-  'ldap.md': ['ldap.yaml'],
+  'ldap.md': ['ldap.yaml', 'ldap-source.yaml'],
 };
 
 describe('provider guides in docs/', () => {

@@ -335,7 +335,15 @@ in_instance() {
 
 cmd_python() { parse_args "$@"; [ -n "$DATA_DIR" ] || die "usage: python --data-dir DIR [args]"; DATA_DIR=$(readlink -f "$DATA_DIR"); in_instance "$VENV/bin/python" "${REST[@]}"; }
 cmd_netbox() { parse_args "$@"; [ -n "$DATA_DIR" ] || die "usage: netbox --data-dir DIR [args]"; DATA_DIR=$(readlink -f "$DATA_DIR"); in_instance "$VENV/bin/netbox" "${REST[@]}"; }
-cmd_built() { [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(expected_stamp)" ]; }
+# Built = the root, the venv and the template a build would reuse are all there, whatever this
+# script's own hash (an edit elsewhere in it makes `build` re-stamp in a second, not rebuild).
+# The template key is computed exactly as in cmd_build.
+cmd_built() {
+  [ "$(cat "$ROOT/.nbgate-root-ok" 2>/dev/null)" = "$DEBIAN_SUITE $ROOT_PACKAGES" ] || return 1
+  [ "$(cat "$ROOT$VENV/.nbgate-ok" 2>/dev/null)" = "$NETBOX_VERSION" ] || return 1
+  local tkey; tkey=$( { declare -f write_config cmd_build; echo "$NETBOX_VERSION $PEPPER $ADMIN_PASSWORD"; } | sha256sum | cut -c1-16)
+  [ "$(cat "$ROOT$TEMPLATE/.nbgate-ok" 2>/dev/null)" = "$tkey" ]
+}
 cmd_status() {
   parse_args "$@"; DATA_DIR=$(readlink -f "${DATA_DIR:-.}")
   if holder_alive; then echo running; else echo stopped; return 1; fi

@@ -83,10 +83,10 @@ export async function resetDemoNetbox(dataDir: string): Promise<void> {
 }
 
 export async function startDemoNetbox(opts: StartDemoNetboxOptions): Promise<DemoNetbox> {
-  if ((await run(['built'])).code !== 0) {
-    opts.say("First run: building NetBox's environment (a Debian trixie root with PostgreSQL 17, Redis and NetBox 4.7 from PyPI): about 10 minutes, once.");
-    await runOk(['build'], { passStderr: true });
-  }
+  // `build` returns at once when everything is reusable; only a real build is announced.
+  const built = (await run(['built'])).code === 0;
+  if (!built) opts.say("First run: building NetBox's environment (a Debian trixie root with PostgreSQL 17, Redis and NetBox 4.7 from PyPI): about 10 minutes, once.");
+  await runOk(['build'], { passStderr: !built });
   mkdirSync(opts.dataDir, { recursive: true });
   // An instance left running by a demo that was killed (not stopped) holds the data directory.
   await run(['stop', '--data-dir', opts.dataDir]);

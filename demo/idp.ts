@@ -93,6 +93,20 @@ export function defaultDemoUsers(): DemoUser[] {
   ];
 }
 
+/** The claims the provider issues for a user by default (ID token and userinfo). */
+export function demoClaims(u: DemoUser): { sub: string } & Record<string, unknown> {
+  return {
+    sub: u.username,
+    preferred_username: u.username,
+    email: u.email,
+    email_verified: true,
+    given_name: u.givenName,
+    family_name: u.familyName,
+    name: `${u.givenName} ${u.familyName}`,
+    groups: [...u.groups],
+  };
+}
+
 const LOGIN_BODY_LIMIT = 16 * 1024;
 const BODY_TIMEOUT_MS = 10_000;
 
@@ -137,16 +151,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
         const u = activeUser(sub) ?? userByName(sub);
         if (!u) return { sub };
         if (opts.claimsFor) return { sub: u.username, ...opts.claimsFor(u) };
-        return {
-          sub: u.username,
-          preferred_username: u.username,
-          email: u.email,
-          email_verified: true,
-          given_name: u.givenName,
-          family_name: u.familyName,
-          name: `${u.givenName} ${u.familyName}`,
-          groups: [...u.groups],
-        };
+        return demoClaims(u);
       },
     };
   };

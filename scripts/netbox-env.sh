@@ -13,6 +13,8 @@
 #       Run the env's python with NetBox's settings (DJANGO_SETTINGS_MODULE, NETBOX_ROOT)
 #       inside the running instance; stdin/stdout pass through.
 #   netbox-env.sh status --data-dir DIR
+#   netbox-env.sh built
+#       Exit 0 when the environment is built and current (a start would not need a build first).
 #
 # Everything runs inside a private mount namespace (unshare -m) holding a chroot into
 # the trixie root, where DIR is bind-mounted at /instance. The namespace (and its
@@ -238,6 +240,10 @@ cmd_start() {
   local rport; rport=$(free_port)
   local secret; secret=$(head -c 48 /dev/urandom | sha256sum | cut -c1-60)
   write_config "$DATA_DIR" /instance/run "$rport" "$secret" "$RA_FILE"
+  # No calls to the internet (the dashboard's NetBox news feed, plugin catalogue): the instance
+  # has no route out, and the feed widget would show a red error instead. Kept out of
+  # write_config, which is part of the template's cache key.
+  printf '\nISOLATED_DEPLOYMENT = True\n' >> "$DATA_DIR/conf/configuration.py"
   rm -f "$DATA_DIR/ns.pid" "$DATA_DIR/netbox.pid" "$DATA_DIR/redis.pid"
   cat > "$DATA_DIR/run/launch.sh" <<EOF
 set -e
@@ -329,6 +335,15 @@ in_instance() {
 
 cmd_python() { parse_args "$@"; [ -n "$DATA_DIR" ] || die "usage: python --data-dir DIR [args]"; DATA_DIR=$(readlink -f "$DATA_DIR"); in_instance "$VENV/bin/python" "${REST[@]}"; }
 cmd_netbox() { parse_args "$@"; [ -n "$DATA_DIR" ] || die "usage: netbox --data-dir DIR [args]"; DATA_DIR=$(readlink -f "$DATA_DIR"); in_instance "$VENV/bin/netbox" "${REST[@]}"; }
+# Built = the root, the venv and the template a build would reuse are all there, whatever this
+# script's own hash (an edit elsewhere in it makes `build` re-stamp in a second, not rebuild).
+# The template key is computed exactly as in cmd_build.
+cmd_built() {
+  [ "$(cat "$ROOT/.nbgate-root-ok" 2>/dev/null)" = "$DEBIAN_SUITE $ROOT_PACKAGES" ] || return 1
+  [ "$(cat "$ROOT$VENV/.nbgate-ok" 2>/dev/null)" = "$NETBOX_VERSION" ] || return 1
+  local tkey; tkey=$( { declare -f write_config cmd_build; echo "$NETBOX_VERSION $PEPPER $ADMIN_PASSWORD"; } | sha256sum | cut -c1-16)
+  [ "$(cat "$ROOT$TEMPLATE/.nbgate-ok" 2>/dev/null)" = "$tkey" ]
+}
 cmd_status() {
   parse_args "$@"; DATA_DIR=$(readlink -f "${DATA_DIR:-.}")
   if holder_alive; then echo running; else echo stopped; return 1; fi
@@ -341,5 +356,6 @@ case "${1:-}" in
   python) shift; cmd_python "$@" ;;
   netbox) shift; cmd_netbox "$@" ;;
   status) shift; cmd_status "$@" ;;
-  *) echo "usage: $0 build | start --port P --data-dir DIR [--remote-auth-config FILE] | stop --data-dir DIR | python --data-dir DIR [args] | netbox --data-dir DIR [args] | status --data-dir DIR" >&2; exit 2 ;;
+  built) shift; cmd_built ;;
+  *) echo "usage: $0 build | start --port P --data-dir DIR [--remote-auth-config FILE] | stop --data-dir DIR | python --data-dir DIR [args] | netbox --data-dir DIR [args] | status --data-dir DIR | built" >&2; exit 2 ;;
 esac

@@ -14,7 +14,7 @@ go_at_least() {
 ensure_go() {
   local min=$1
   go_at_least "$min" && return 0
-  command -v go >/dev/null 2>&1 || apt-get install -y -qq golang-go >/dev/null
+  command -v go >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends golang-go >/dev/null
   local tmp arch dir
   tmp=$(mktemp -d)
   arch=$(dpkg --print-architecture)

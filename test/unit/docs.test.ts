@@ -1,12 +1,13 @@
 // Configs shown in docs/ must load: every ```yaml block that is a whole config (has `sources:`
 // and `policy:`) passes `netbox-gate check`; a block that is only a source entry or a policy is
-// validated against its own schema. Docs that drift from the code fail here.
+// validated against its own schema. Each provider guide shows its example file byte for byte and
+// says who gets in compared with the set-up it replaces. Docs that drift from the code fail here.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { sourceSchema } from '../../src/config/schema.js';
 import { policySchema, ruleSchema } from '../../src/policy/schema.js';
@@ -14,6 +15,7 @@ import { policySchema, ruleSchema } from '../../src/policy/schema.js';
 const root = process.cwd();
 const bin = join(root, 'bin', 'netbox-gate.js');
 const dir = mkdtempSync(join(tmpdir(), 'nbg-docs-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 const blocks: Array<{ file: string; index: number; text: string }> = [];
 for (const f of readdirSync(join(root, 'docs')).filter((x) => x.endsWith('.md'))) {
@@ -55,6 +57,40 @@ describe('docs/ YAML blocks', () => {
         assert.ok(r.success, `${b.file} block ${b.index}: ${JSON.stringify(r.error?.issues)}`);
       }
       // Anything else (e.g. a proxy's own settings) is not ours to validate.
+    });
+  }
+});
+
+// The guide for each setup netbox-gate replaces, and the example file it must show in full.
+const guides: Record<string, string[]> = {
+  'keycloak.md': ['keycloak.yaml'],
+  'authentik.md': ['authentik.yaml'],
+  'entra.md': ['entra.yaml'],
+  'okta.md': ['okta.yaml'],
+  'pomerium.md': ['pomerium.yaml'],
+  'oauth2-proxy.md': ['oauth2-proxy.yaml'],
+  'radius.md': ['radius.yaml'],
+  'tacacs.md': ['tacacs.yaml'],
+  'ldap.md': ['ldap.yaml', 'ldap-source.yaml'],
+};
+
+describe('provider guides in docs/', () => {
+  for (const [doc, examples] of Object.entries(guides)) {
+    const md = readFileSync(join(root, 'docs', doc), 'utf8');
+    // A block marked `<!-- examples/X.yaml -->` must be that file, byte for byte.
+    const marked = [...md.matchAll(/<!-- (examples\/[\w.-]+\.yaml) -->\n```yaml\n([\s\S]*?)```/g)].map((m) => ({ file: m[1]!, text: m[2]! }));
+    for (const ex of examples) {
+      it(`${doc} shows examples/${ex} as it is`, () => {
+        const block = marked.find((m) => m.file === `examples/${ex}`);
+        assert.ok(block, `${doc} has no block marked <!-- examples/${ex} --> followed by a yaml fence`);
+        assert.equal(block.text, readFileSync(join(root, 'examples', ex), 'utf8'), `${doc}: the block marked examples/${ex} differs from the file`);
+      });
+    }
+    it(`${doc}: every marked block names an example that exists`, () => {
+      for (const m of marked) assert.ok(existsSync(join(root, m.file)), `${doc} marks ${m.file}, which does not exist`);
+    });
+    it(`${doc} says who gets in compared with the set-up it replaces`, () => {
+      assert.match(md, /^## Who gets in, compared with /m);
     });
   }
 });

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { oidcSourceSchema } from '../../src/sources/oidc/config.js';
 
 const root = process.cwd();
 const bin = join(root, 'bin', 'netbox-gate.js');
@@ -23,4 +24,15 @@ describe('examples/', () => {
       assert.equal(r.status, 0, `${f}: ${r.stderr}`);
     });
   }
+});
+
+describe('examples/oidc.yaml', () => {
+  // It says it shows every key: each key of an OIDC source (apart from the per-provider preset
+  // blocks, shown in their own examples) appears in it as a key.
+  it('shows every key of an OIDC source', () => {
+    const text = readFileSync(join(root, 'examples', 'oidc.yaml'), 'utf8');
+    const presetBlocks = new Set(['keycloak', 'authentik', 'entra', 'okta']);
+    const missing = Object.keys(oidcSourceSchema.shape).filter((k) => !presetBlocks.has(k) && !new RegExp(`^ +(- )?#? ?${k}:`, 'm').test(text));
+    assert.deepEqual(missing, [], `examples/oidc.yaml lacks ${missing.join(', ')}`);
+  });
 });

@@ -1,6 +1,10 @@
-// Free loopback ports for servers started by tests.
+// Free loopback ports for servers started by tests: bound to port 0, read, then released, so a
+// test can name the port in a config before the server that will use it starts.
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import net from 'node:net';
 
+/** A TCP port nobody listens on right now. */
 export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -11,4 +15,20 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** A UDP port nobody listens on right now (RADIUS). */
+export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  const s = createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+  s.unref();
+  s.bind(0, host);
+  await once(s, 'listening');
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** `host:port` where a TCP connection is refused: the "server down" case. */
+export async function refusedAddress(host = '127.0.0.1'): Promise<string> {
+  return `${host}:${await freePort(host)}`;
 }

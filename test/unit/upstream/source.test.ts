@@ -1,8 +1,7 @@
 // The upstream proxy source against jose-signed assertions served by a swapped-in fetch: what a
 // forged, expired or misaddressed assertion does, who may assert identity at all, header groups.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
@@ -12,6 +11,7 @@ import { createUpstreamSource } from '../../../src/sources/upstream/index.js';
 import type { ProxySource } from '../../../src/sources/source.js';
 import type { Logger } from '../../../src/types.js';
 import { recordingLogger, type LogRecord } from '../../support/logger.js';
+import { tempDirFor } from '../../support/temp.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const ISSUER = 'netbox.example.org';
@@ -214,8 +214,8 @@ describe('pomerium mode', () => {
     await assert.rejects(source.identify(fromProxy({ 'x-pomerium-jwt-assertion': await sign() }), CTX), (e) => isGateError(e, 'ERR_SOURCE_UNAVAILABLE'));
   });
 
-  it('reads keys from a JWKS file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ngate-jwks-'));
+  it('reads keys from a JWKS file', async (t) => {
+    const dir = await tempDirFor(t, 'netbox-gate-jwks-');
     const file = join(dir, 'jwks.json');
     writeFileSync(file, JSON.stringify({ keys: [esJwk] }));
     const { logger } = recorder();

@@ -1,5 +1,5 @@
-// Free loopback ports for servers started by tests: bound to port 0, read, then released, so a
-// test can name the port in a config before the server that will use it starts.
+// Free loopback ports for servers started by tests (bound to port 0, read, then released, so a
+// test can name the port in a config before the server starts), and addresses that fail on purpose.
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -31,4 +31,26 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
 /** `host:port` where a TCP connection is refused: the "server down" case. */
 export async function refusedAddress(host = '127.0.0.1'): Promise<string> {
   return `${host}:${await freePort(host)}`;
+}
+
+/** A listener that accepts connections and never answers: the "hung server" case. Counts connections. */
+export async function startSilentListener(): Promise<{ address: string; connections(): number; stop(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let count = 0;
+  const server: net.Server = net.createServer((s) => {
+    count++;
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    address: `127.0.0.1:${port}`,
+    connections: () => count,
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }

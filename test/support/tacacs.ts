@@ -2,7 +2,6 @@
 // scripts/deps/tacacs.sh) on a free loopback port, with a JSON config written per test.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { outputMatches, startDaemon } from './daemon.js';
 import { makeTempDir } from './temp.js';
@@ -59,27 +58,5 @@ export async function startTacacsServer(config: TacacsServerConfig): Promise<Run
     address: `127.0.0.1:${port}`,
     log: () => daemon.stderr(),
     stop: () => daemon.stop(),
-  };
-}
-
-/** A listener that accepts connections and never answers: the "hung server" case. Counts connections. */
-export async function startSilentListener(): Promise<{ address: string; connections(): number; stop(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let count = 0;
-  const server: Server = createServer((s) => {
-    count++;
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return {
-    address: `127.0.0.1:${port}`,
-    connections: () => count,
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
   };
 }

@@ -77,8 +77,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       gone = true;
       resolve({ code, signal });
     });
-    // Spawning failed (e.g. ENOENT): there will be no 'exit'.
-    child.once('error', (e) => {
+    // Spawning failed (e.g. ENOENT): there will be no 'exit'. Later errors (a failed kill) are
+    // ignored; `on`, not `once`, so a second one cannot crash the test process.
+    child.on('error', (e) => {
       if (child.pid !== undefined && !gone) return;
       spawnError = e;
       gone = true;
@@ -110,6 +111,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const t = setTimeout(() => kill('SIGKILL'), opts.stopGraceMs ?? 5000);
         await exited;
         clearTimeout(t);
+      }
+      // The leader is gone; whatever it started in its group must not outlive the test.
+      if (opts.processGroup && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* no one left */
+        }
       }
       await opts.cleanup?.();
     })());

@@ -99,19 +99,24 @@ describe('startDaemon', () => {
     assert.match(d.output(), /ignoring SIGTERM/);
   });
 
-  it('with processGroup, stop() also ends the children the daemon started', async () => {
-    const grandchild = `setInterval(() => {}, 1000)`;
+  it('with processGroup, stop() also ends the children the daemon started, even one that ignores SIGTERM', async () => {
+    const grandchild = `process.on('SIGTERM', () => {}); console.log('grandchild ' + process.pid); setInterval(() => {}, 1000)`;
     const d = await startDaemon({
       name: 'wrapper',
-      ...node(`const c = require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(grandchild)}], { stdio: 'ignore' }); console.log('child ' + c.pid); setInterval(() => {}, 1000);`),
-      ready: outputMatches(/child \d+/),
+      ...node(`require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(grandchild)}], { stdio: 'inherit' }); setInterval(() => {}, 1000);`),
+      ready: outputMatches(/grandchild \d+/),
       processGroup: true,
     });
-    const childPid = Number(/child (\d+)/.exec(d.output())![1]);
-    assert.ok(alive(childPid));
-    await d.stop();
-    for (let i = 0; i < 50 && alive(childPid); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(alive(childPid), false);
+    const childPid = Number(/grandchild (\d+)/.exec(d.output())![1]);
+    try {
+      assert.ok(alive(childPid));
+      await d.stop();
+      for (let i = 0; i < 50 && alive(childPid); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(alive(childPid), false);
+    } finally {
+      // If it survived, it must not keep this test process alive.
+      if (alive(childPid)) process.kill(childPid, 'SIGKILL');
+    }
   });
 
   it('tcpListening waits for every port; signal() reaches the process', async () => {

@@ -19,6 +19,10 @@ export interface DemoUser {
   givenName: string;
   familyName: string;
   groups: string[];
+  /** How this user's sign-in counts (the ID token's `acr`, e.g. "mfa"); needs acrValues. */
+  acr?: string;
+  /** Authentication methods of this user's sign-in (the ID token's `amr`, e.g. ["pwd", "otp"]). */
+  amr?: string[];
 }
 
 export interface DemoClient {
@@ -62,6 +66,8 @@ export interface DemoIdpOptions {
    * go out whatever the scope, like a claim set to "Include in: Any scope".
    */
   scopeClaims?: Record<string, string[]>;
+  /** acr values the provider supports (discovery's acr_values_supported); without them no `acr` claim is issued. */
+  acrValues?: string[];
 }
 
 export type DemoRouteName = 'authorization' | 'token' | 'userinfo' | 'jwks' | 'end_session' | 'revocation';
@@ -159,12 +165,14 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     })),
     cookies: { keys: [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')] },
     claims: opts.scopeClaims ?? {
-      openid: ['sub'],
+      // amr goes out only when the sign-in recorded methods (users with `amr`).
+      openid: ['sub', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['preferred_username', 'name', 'given_name', 'family_name', 'groups'],
       groups: ['groups'],
     },
     ...(opts.routes ? { routes: opts.routes } : {}),
+    ...(opts.acrValues ? { acrValues: opts.acrValues } : {}),
     // Scope-released claims go into the ID token too, so a gateway needs no userinfo round trip.
     conformIdTokenClaims: false,
     features: {
@@ -306,7 +314,8 @@ async function handleInteraction(
     sendHtml(res, 401, loginPage(action, username, 'Invalid username or password', hint));
     return;
   }
-  await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
+  const login = { accountId: user.username, ...(user.acr ? { acr: user.acr } : {}), ...(user.amr ? { amr: [...user.amr] } : {}) };
+  await provider.interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
 }
 
 /** '' for the default (origin) issuer; otherwise the path, checked to be a plain absolute one. */

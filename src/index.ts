@@ -6,11 +6,9 @@ export type { Identity, Decision, TraceEntry, DenyReason, RuleEffect, Attributes
 export { loadConfigFile, parseConfigText, type GateConfig, type ResolvedSourceConfig } from './config/load.js';
 export { decide } from './policy/evaluate.js';
 export type { CompiledPolicy, CompiledRule } from './policy/compile.js';
-export { createGateway, type Gateway } from './gateway/server.js';
+export { createGateway, type Gateway, type GatewayOptions } from './gateway/server.js';
+export type { RuntimeDeps } from './gateway/runtime.js';
+export type { Source, PasswordSource, RedirectSource, ProxySource, SourceDeps, SourceContext, SourceState, SignInResult, SessionInfo, SessionEndCause } from './sources/source.js';
 export { createMemoryStore } from './store/memory.js';
 export type { KeyValueStore } from './store/store.js';
 export { renderNetboxSettings } from './netbox/settings.js';
-
-import type { createGateway } from './gateway/server.js';
-/** What createGateway takes besides the config: logger, session store, and fetch/clock for tests. */
-export type GatewayOptions = Parameters<typeof createGateway>[1];

@@ -1,7 +1,10 @@
 // Shared value types: what a source delivers (Identity) and what the policy decides (Decision).
-// No I/O and no imports from the rest of the tree, so every layer can use them.
+// No I/O and no run-time imports from the rest of the tree, so every layer can use them.
 
-export type SourceKind = 'oidc' | 'radius' | 'tacacs' | 'ldap' | 'upstream';
+// The kind names are derived from the source registry. A type-only import is erased when
+// compiled, so this adds no module cycle at run time.
+import type { SourceKind } from './sources/registry.js';
+export type { SourceKind };
 
 /** A JSON-like attribute value as a source delivers it (claims, RADIUS attributes, AV pairs). */
 export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
@@ -38,7 +41,11 @@ export interface TraceEntry {
   staff: boolean;
 }
 
-export type DenyReason = 'denied_by_rule' | 'no_allow_rule' | 'no_username';
+/**
+ * Why a sign-in is refused. The policy gives the first three; `unsafe_username` is the gateway's
+ * own refusal of a name that an HTTP header cannot carry to NetBox intact.
+ */
+export type DenyReason = 'denied_by_rule' | 'no_allow_rule' | 'no_username' | 'unsafe_username';
 
 export interface Decision {
   allowed: boolean;

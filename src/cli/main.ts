@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { configPath, loadConfigFile, type GateConfig } from '../config/load.js';
+import { formatConfigNotice, logConfigNotices } from '../config/notices.js';
 import { ConfigError, formatConfigIssue, GateError } from '../errors.js';
 import { createGateway } from '../gateway/server.js';
 import { renderNetboxSettings } from '../netbox/settings.js';
@@ -17,7 +18,8 @@ const USAGE = `Usage: netbox-gate <command> [options]
 
 Commands:
   serve          run the gateway (SIGHUP reloads the config)
-  check          validate a config file; prints every problem as path: message (file:line)
+  check          validate a config file; prints every problem as path: message (file:line),
+                 then notes ("note: ...") that do not fail the check
   explain        show the policy decision for an identity: --source ID --claims FILE.json [--json]
   netbox-config  print the matching NetBox settings: [--format python|env]
 
@@ -66,6 +68,8 @@ export async function main(argv: string[]): Promise<number> {
       const cfg = load(values.config);
       const rules = cfg.policy.rules.length;
       out(`${cfg.file}: OK (${cfg.sources.length} source${cfg.sources.length === 1 ? '' : 's'}: ${cfg.sources.map((s) => `${s.id} [${s.kind}]`).join(', ')}; ${rules} polic${rules === 1 ? 'y rule' : 'y rules'})`);
+      // Notices do not fail the check: they are things to know, not things to fix.
+      for (const n of cfg.notices) out(formatConfigNotice(n));
       return 0;
     }
     case 'netbox-config': {
@@ -145,6 +149,7 @@ async function serve(flag: string | undefined): Promise<number> {
   const file = configPath(flag);
   const cfg = loadConfigFile(file);
   const logger = pino({ level: cfg.logging.level, base: { service: 'netbox-gate' } }) as unknown as Logger;
+  logConfigNotices(cfg.notices, logger);
   const gw = createGateway(cfg, { logger, store: createMemoryStore() });
   const addr = await gw.listen();
   logger.info({ listen: `${addr.address}:${addr.port}`, publicUrl: cfg.server.publicUrl, netbox: cfg.netbox.url, sources: cfg.sources.map((s) => s.id) }, 'netbox-gate listening');
@@ -155,7 +160,8 @@ async function serve(flag: string | undefined): Promise<number> {
   };
   process.on('SIGHUP', () => {
     try {
-      gw.reload(loadConfigFile(file)).catch(refuse);
+      const next = loadConfigFile(file);
+      gw.reload(next).then(() => logConfigNotices(next.notices, logger), refuse);
     } catch (e) {
       refuse(e);
     }

@@ -1,29 +1,17 @@
 // The whole config file as zod schemas (strict: unknown keys are errors). One section per
-// concern; each source kind brings its own schema from src/sources/<kind>/config.ts.
+// concern; the source entries' schemas come from the source registry (src/sources/registry.ts).
 import { z } from 'zod';
 import { policySchema } from '../policy/schema.js';
-import { ldapSourceSchema } from '../sources/ldap/config.js';
-import { oidcSourceSchema } from '../sources/oidc/config.js';
-import { radiusSourceSchema } from '../sources/radius/config.js';
-import { tacacsSourceSchema } from '../sources/tacacs/config.js';
-import { upstreamSourceSchema } from '../sources/upstream/config.js';
+import { sourceSchema, sourceSchemas, type SourceConfig } from '../sources/registry.js';
+import { trustedBlockSchema } from './address.js';
 import { duration, hostPort, httpUrl } from './common.js';
+
+export { sourceSchema, sourceSchemas, type SourceConfig };
 
 /** Header names we inject: letters, digits and hyphens only (gunicorn drops `_`). */
 const headerName = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'use letters, digits and "-" only: gunicorn drops headers with "_" and Django maps "_" and "-" to the same name');
-
-const cidr = z.string().refine((s) => {
-  const [addr, bits, ...rest] = s.split('/');
-  if (rest.length > 0 || !addr) return false;
-  const v4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(addr);
-  const v6 = addr.includes(':');
-  if (!v4 && !v6) return false;
-  if (bits === undefined) return true;
-  const n = Number(bits);
-  return Number.isInteger(n) && n >= 0 && n <= (v4 ? 32 : 128);
-}, 'expected an IP address or CIDR block such as 10.0.0.0/8');
 
 export const serverSchema = z.strictObject({
   listen: hostPort(8080).prefault('127.0.0.1:8080'),
@@ -31,7 +19,7 @@ export const serverSchema = z.strictObject({
   publicUrl: httpUrl,
   tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   /** Peers whose X-Forwarded-For/-Proto/-Host are believed (a TLS terminator, a load balancer). */
-  trustedProxies: z.array(cidr).default([]),
+  trustedProxies: z.array(trustedBlockSchema).default([]),
   /** Reserved prefix for the gateway's own pages; NetBox has no URL starting with a dot. */
   pathPrefix: z.string().regex(/^\/\.[a-z0-9-]+$/, 'must look like "/.netbox-gate"').default('/.netbox-gate'),
 });
@@ -65,6 +53,11 @@ export const sessionsSchema = z.strictObject({
   cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('netbox_gate'),
   idleTimeout: duration.prefault('8h'),
   absoluteTimeout: duration.prefault('24h'),
+  /**
+   * How long a session may go on while its source cannot be asked (IdP, Graph or LDAP down):
+   * past it the session ends, so a user removed during an outage does not keep access.
+   */
+  maxStale: duration.prefault('1h'),
   store: z.strictObject({ type: z.literal('memory') }).prefault({ type: 'memory' }),
 });
 
@@ -82,11 +75,6 @@ export const loggingSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
-/** Every source kind's schema; a kind's folder adds itself here and in sources/factory.ts. */
-export const sourceSchemas = [oidcSourceSchema, radiusSourceSchema, tacacsSourceSchema, ldapSourceSchema, upstreamSourceSchema] as const;
-
-export const sourceSchema = z.discriminatedUnion('kind', sourceSchemas);
-
 export const configSchema = z.strictObject({
   server: serverSchema,
   netbox: netboxSchema,
@@ -99,4 +87,3 @@ export const configSchema = z.strictObject({
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
-export type SourceConfig = z.output<typeof sourceSchema>;

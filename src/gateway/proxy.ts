@@ -3,6 +3,7 @@
 // stripped and injected, NetBox's session cookie kept server-side, Location made public.
 import http from 'node:http';
 import https from 'node:https';
+import { upstreamPath, type ProxyTarget } from '../netbox/target.js';
 import { parseCookieHeader, parseSetCookie } from './cookies.js';
 
 const HOP_BY_HOP = new Set([
@@ -18,18 +19,6 @@ const HOP_BY_HOP = new Set([
 ]);
 const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip', 'forwarded']);
 
-export interface ProxyTarget {
-  url: URL;
-  agent: http.Agent;
-  timeoutMs: number;
-}
-
-export function createProxyTarget(url: string, timeoutMs: number): ProxyTarget {
-  const u = new URL(url);
-  const Agent = u.protocol === 'https:' ? https.Agent : http.Agent;
-  return { url: u, agent: new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32 }), timeoutMs };
-}
-
 export interface ProxyOptions {
   target: ProxyTarget;
   publicUrl: URL;
@@ -37,7 +26,12 @@ export interface ProxyOptions {
   isIdentityHeader(name: string): boolean;
   inject: Array<[string, string]>;
   client: { ip: string; proto: string; host: string };
-  /** NetBox's session cookie: client copies are dropped; the gateway's copy (if any) is sent. */
+  /**
+   * Cookies that never reach NetBox: the gateway's own (a live session id must not land in
+   * NetBox's or a plugin's request logs) and client copies of NetBox's session cookie.
+   */
+  dropCookies: ReadonlySet<string>;
+  /** NetBox's session cookie: the gateway's copy (if any) is sent. */
   sessionCookieName: string;
   sessionCookieValue: string | undefined;
   /** Called when NetBox sets or deletes its session cookie (the browser never sees it). */
@@ -46,6 +40,12 @@ export interface ProxyOptions {
   setCookies?: string[];
   /** Request path to send (defaults to req.url). */
   path?: string;
+  /**
+   * NetBox's login path, for a request that carries identity headers: a redirect there means
+   * NetBox refused the user (inactive in NetBox). Nothing is sent to the client then, and
+   * proxyRequest resolves to 'refused' for the caller to explain.
+   */
+  refusedAt?: string;
 }
 
 export class UpstreamError extends Error {
@@ -54,7 +54,7 @@ export class UpstreamError extends Error {
   }
 }
 
-export async function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, o: ProxyOptions): Promise<number> {
+export async function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, o: ProxyOptions): Promise<number | 'refused'> {
   const connectionListed = new Set(
     (req.headers.connection ?? '')
       .split(',')
@@ -71,7 +71,7 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
     if (HOP_BY_HOP.has(lower) || connectionListed.has(lower) || FORWARDING.has(lower) || lower === 'host') continue;
     if (o.isIdentityHeader(name)) continue;
     if (lower === 'cookie') {
-      for (const [n, v] of parseCookieHeader(value)) if (n !== o.sessionCookieName) cookies.push(`${n}=${v}`);
+      for (const [n, v] of parseCookieHeader(value)) if (!o.dropCookies.has(n)) cookies.push(`${n}=${v}`);
       continue;
     }
     headers.push([name, value]);
@@ -87,13 +87,12 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
 
   const t = o.target;
   const mod = t.url.protocol === 'https:' ? https : http;
-  const basePath = t.url.pathname.replace(/\/+$/, '');
   const upstream = mod.request({
     protocol: t.url.protocol,
     hostname: t.url.hostname,
     port: t.url.port,
     method: req.method,
-    path: basePath + (o.path ?? req.url ?? '/'),
+    path: upstreamPath(t, o.path ?? req.url ?? '/'),
     headers: headers.flat() as unknown as http.OutgoingHttpHeaders,
     agent: t.agent,
     timeout: t.timeoutMs,
@@ -117,6 +116,11 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
     throw new UpstreamError((err as Error).message, err, false);
   }
 
+  const status = up.statusCode ?? 502;
+  if (o.refusedAt !== undefined && status >= 300 && status < 400 && up.headers.location !== undefined && isLoginRedirect(up.headers.location, t, o.refusedAt)) {
+    up.resume();
+    return 'refused';
+  }
   const outHeaders: Array<[string, string]> = [];
   const r = up.rawHeaders;
   const upConnection = new Set((up.headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()));
@@ -153,6 +157,15 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
     up.pipe(res);
   });
   return up.statusCode ?? 502;
+}
+
+function isLoginRedirect(location: string, t: ProxyTarget, loginPath: string): boolean {
+  try {
+    const u = new URL(location, t.url);
+    return u.pathname === upstreamPath(t, loginPath);
+  } catch {
+    return false;
+  }
 }
 
 /** NetBox normally redirects with relative paths; absolute ones to its internal URL become public. */

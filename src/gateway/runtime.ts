@@ -2,12 +2,14 @@
 // rate limiters. Swapped whole on reload, so a request sees one consistent generation.
 import type { GateConfig } from '../config/load.js';
 import { createSource } from '../sources/factory.js';
-import type { Source } from '../sources/source.js';
+import type { Source, SourceDeps } from '../sources/source.js';
 import type { Logger } from '../types.js';
-import { compileHeaderPlan, type HeaderPlan } from './headers.js';
-import { createProxyTarget, type ProxyTarget } from './proxy.js';
+import { compileHeaderPlan, type HeaderPlan } from '../netbox/headers.js';
+import { createProxyTarget, type ProxyTarget } from '../netbox/target.js';
+import { gatewayCookieNames } from './context.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
-import { BlockList, isIPv4 } from 'node:net';
+import type { BlockList } from 'node:net';
+import { blockListHas, buildBlockList } from '../config/address.js';
 
 export interface Runtime {
   generation: number;
@@ -20,24 +22,28 @@ export interface Runtime {
   trustedProxies: BlockList;
   userLimiter: RateLimiter;
   addressLimiter: RateLimiter;
+  /** Cookie names that are never forwarded to NetBox (the gateway's own, NetBox's session). */
+  dropCookies: ReadonlySet<string>;
 }
 
 let generations = 0;
 
-export function buildRuntime(cfg: GateConfig, logger: Logger, deps: { fetch?: typeof fetch } = {}): Runtime {
+export interface RuntimeDeps {
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** Tests: build some sources themselves (a scripted source); undefined falls back to the factory. */
+  createSource?: (cfg: GateConfig['sources'][number], deps: SourceDeps) => Source | undefined;
+}
+
+export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps = {}): Runtime {
   const sources = new Map<string, Source>();
   for (const s of cfg.sources) {
-    const d: Parameters<typeof createSource>[1] = { logger };
+    const d: SourceDeps = { logger };
     if (deps.fetch) d.fetch = deps.fetch;
-    sources.set(s.id, createSource(s, d));
+    if (deps.now) d.now = deps.now;
+    sources.set(s.id, deps.createSource?.(s, d) ?? createSource(s, d));
   }
-  const trusted = new BlockList();
-  for (const c of cfg.server.trustedProxies) {
-    const [addr, bits] = c.split('/');
-    const type = isIPv4(addr!) ? 'ipv4' : 'ipv6';
-    if (bits === undefined) trusted.addAddress(addr!, type);
-    else trusted.addSubnet(addr!, Number(bits), type);
-  }
+  const trusted = buildBlockList(cfg.server.trustedProxies);
   const publicUrl = new URL(cfg.server.publicUrl);
   const rl = cfg.signIn.rateLimit;
   return {
@@ -51,6 +57,7 @@ export function buildRuntime(cfg: GateConfig, logger: Logger, deps: { fetch?: ty
     trustedProxies: trusted,
     userLimiter: createRateLimiter(rl.perUser.attempts, rl.perUser.window),
     addressLimiter: createRateLimiter(rl.perAddress.attempts, rl.perAddress.window),
+    dropCookies: new Set([cfg.netbox.sessionCookie, ...Object.values(gatewayCookieNames(cfg.sessions.cookieName))]),
   };
 }
 
@@ -62,7 +69,5 @@ export async function closeRuntime(rt: Runtime): Promise<void> {
 /** Maps an IPv4-mapped IPv6 peer (::ffff:1.2.3.4) to its IPv4 form before matching. */
 export function isTrustedPeer(rt: Runtime, ip: string): boolean {
   if (rt.cfg.server.trustedProxies.length === 0) return false;
-  const v4 = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : undefined;
-  if (v4) return rt.trustedProxies.check(v4, 'ipv4');
-  return rt.trustedProxies.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6');
+  return blockListHas(rt.trustedProxies, ip);
 }

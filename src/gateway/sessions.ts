@@ -1,14 +1,13 @@
 // The gateway session's life: start, save, refresh at the source, re-decide after a reload,
 // keep NetBox's own session tied to the decision, and end (with NetBox's session and hooks).
 import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
-import { auditDecision } from '../audit/audit.js';
 import { isGateError } from '../errors.js';
-import { decide, decisionFingerprint } from '../policy/evaluate.js';
+import { endNetboxSession } from '../netbox/session.js';
+import { decisionFingerprint } from '../policy/evaluate.js';
 import type { SessionEndCause, SignInResult, Source, SourceState } from '../sources/source.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { Decision, Identity, Logger } from '../types.js';
+import { admit } from './admission.js';
 import type { Runtime } from './runtime.js';
 
 export interface GateSession {
@@ -20,7 +19,10 @@ export interface GateSession {
   generation: number;
   createdAt: number;
   lastSeenAt: number;
+  /** Last refresh attempt (successful or postponed because the source was away). */
   refreshedAt: number;
+  /** Last time the source confirmed the user (sign-in or a successful refresh). */
+  verifiedAt?: number;
   clientIp: string;
   /** NetBox's session cookie, held here and never given to the browser. */
   netboxSession?: string;
@@ -41,12 +43,18 @@ export interface Client {
   host: string;
 }
 
+export type SessionState = { s: GateSession; ended?: undefined } | { s?: undefined; ended: SessionEndCause | 'none' };
+
 export const hashId = (id: string) => createHash('sha256').update(id).digest('base64url');
 export const newId = () => randomBytes(32).toString('base64url');
 
+export type SessionManager = ReturnType<typeof createSessionManager>;
+
 export function createSessionManager(deps: { store: KeyValueStore; logger: Logger; now: () => number; runtime: () => Runtime }) {
   const { store, logger, now, runtime } = deps;
-  const refreshing = new Map<string, Promise<GateSession | undefined>>();
+  const refreshing = new Map<string, Promise<GateSession | 'stale' | undefined>>();
+  /** Sources already reported as issuing no refresh token (said once per process). */
+  const toldNoRefresh = new Set<string>();
   const sessionKey = (id: string) => `sess:${hashId(id)}`;
 
   const sessionTtl = () => runtime().cfg.sessions.idleTimeout;
@@ -56,39 +64,17 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
   const saveSession = (id: string, s: GateSession) =>
     store.set(sessionKey(id), s, Math.max(1000, Math.min(sessionTtl(), s.createdAt + runtime().cfg.sessions.absoluteTimeout - now())) + EXPIRY_GRACE);
 
-  /** Ends NetBox's server-side session, so the old cookie is dead even at NetBox. Never throws. */
-  const endNetboxSession = (netboxSession: string | undefined): Promise<void> => {
+  const endNetbox = (netboxSession: string | undefined): Promise<void> => {
     if (!netboxSession) return Promise.resolve();
-    const t = runtime().target;
-    return new Promise<void>((resolve) => {
-      const req = (t.url.protocol === 'https:' ? https : http).request({
-        protocol: t.url.protocol,
-        hostname: t.url.hostname,
-        port: t.url.port,
-        method: 'GET',
-        path: t.url.pathname.replace(/\/+$/, '') + runtime().cfg.netbox.logoutPath,
-        headers: { Host: runtime().publicUrl.host, Cookie: `${runtime().cfg.netbox.sessionCookie}=${netboxSession}` },
-        agent: t.agent,
-        timeout: 10_000,
-      });
-      req.on('response', (r) => {
-        r.resume();
-        r.on('end', resolve);
-      });
-      req.on('error', (err) => {
-        logger.warn({ err: err.message }, 'could not end the NetBox session');
-        resolve();
-      });
-      req.on('timeout', () => req.destroy(new Error('NetBox logout timed out')));
-      req.end();
-    });
+    const rt = runtime();
+    return endNetboxSession(rt.target, { logoutPath: rt.cfg.netbox.logoutPath, sessionCookie: rt.cfg.netbox.sessionCookie, host: rt.publicUrl.host }, netboxSession, logger);
   };
 
   /** With `wait`, returns once NetBox has ended its session too (sign-out); else in the background. */
   const endSession = async (id: string, s: GateSession | undefined, cause: SessionEndCause, wait = false) => {
     await store.delete(sessionKey(id));
     if (!s) return;
-    const nbDone = endNetboxSession(s.netboxSession);
+    const nbDone = endNetbox(s.netboxSession);
     if (wait) await nbDone;
     const src = runtime().sources.get(s.sourceId);
     logger.info({ audit: 'session_end', source: s.sourceId, user: s.identity.username, session: s.logId, cause }, `session ended (${cause})`);
@@ -111,10 +97,18 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
       createdAt: t,
       lastSeenAt: t,
       refreshedAt: t,
+      verifiedAt: t,
       clientIp: client.ip,
       logId: hashId(id).slice(0, 16),
     };
     await saveSession(id, s);
+    if (src.refresh && src.canRefresh?.(s.sourceState) === false && !toldNoRefresh.has(src.id)) {
+      toldNoRefresh.add(src.id);
+      logger.warn(
+        { source: src.id },
+        `${src.displayName} issued no refresh token: its sessions last until their idle or absolute timeout, and group changes at the source reach NetBox only at the next sign-in`,
+      );
+    }
     if (src.onSessionStart) {
       src
         .onSessionStart({ sessionId: s.logId, identity: s.identity, state: s.sourceState, startedAt: t, clientIp: client.ip })
@@ -123,28 +117,60 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     return { id, session: s };
   };
 
-  const refreshIntervalOf = (src: Source): number | undefined => {
-    const c = runtime().cfg.sources.find((x) => x.id === src.id) as { refreshInterval?: number } | undefined;
-    return src.refresh ? (c?.refreshInterval ?? 5 * 60_000) : undefined;
+  /**
+   * Asks the source again. Resolves to the updated session, 'stale' when the source has been
+   * away for longer than sessions.maxStale, or undefined when the source refused the user.
+   * One refresh at a time per session: concurrent requests share it.
+   */
+  const refreshAtSource = (id: string, s: GateSession, src: Source, client: Client): Promise<GateSession | 'stale' | undefined> => {
+    const key = sessionKey(id);
+    let p = refreshing.get(key);
+    if (p) return p;
+    p = (async () => {
+      try {
+        const r = await src.refresh!(s.sourceState, { clientIp: client.ip });
+        s.identity = r.identity;
+        s.sourceState = r.state;
+        s.refreshedAt = s.verifiedAt = now();
+        s.generation = -1; // re-decide
+        return s;
+      } catch (err) {
+        if (isGateError(err, 'ERR_SOURCE_UNAVAILABLE')) {
+          const t = now();
+          const away = t - (s.verifiedAt ?? s.refreshedAt);
+          if (away >= runtime().cfg.sessions.maxStale) {
+            logger.warn({ audit: 'refresh', source: s.sourceId, user: s.identity.username, allowed: false, reason: 'source unavailable past sessions.maxStale', err: err.message }, 'refresh failed for too long');
+            return 'stale';
+          }
+          // Keep the user working while the source is briefly away; try again next interval.
+          logger.warn({ source: s.sourceId, user: s.identity.username, err: err.message }, 'refresh postponed: source unavailable');
+          s.refreshedAt = t;
+          return s;
+        }
+        logger.info({ audit: 'refresh', source: s.sourceId, user: s.identity.username, allowed: false, reason: (err as Error).message }, 'refresh rejected');
+        return undefined;
+      } finally {
+        refreshing.delete(key);
+      }
+    })();
+    refreshing.set(key, p);
+    return p;
   };
 
   /**
    * Brings a session up to date: expiry, refresh at the source, re-decision after a reload.
-   * Returns undefined when the session has ended (the cause is logged).
+   * Returns the cause when the session has ended (the end is logged).
    */
-  const currentSession = async (
-    id: string,
-    client: Client,
-    asserted: ProxyAssertion | undefined,
-  ): Promise<{ s: GateSession; ended?: undefined } | { s?: undefined; ended: SessionEndCause | 'none' }> => {
+  const currentSession = async (id: string, client: Client, asserted: ProxyAssertion | undefined): Promise<SessionState> => {
     const s = await store.get<GateSession>(sessionKey(id));
     if (!s) return { ended: 'none' };
+    const rt = runtime();
     const t = now();
-    if (t - s.createdAt >= runtime().cfg.sessions.absoluteTimeout || t - s.lastSeenAt >= runtime().cfg.sessions.idleTimeout) {
+    if (t - s.createdAt >= rt.cfg.sessions.absoluteTimeout || t - s.lastSeenAt >= rt.cfg.sessions.idleTimeout) {
       await endSession(id, s, 'expired');
       return { ended: 'expired' };
     }
-    const src = runtime().sources.get(s.sourceId);
+    const src = rt.sources.get(s.sourceId);
     if (!src) {
       await endSession(id, s, 'revoked');
       return { ended: 'revoked' };
@@ -158,42 +184,20 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
         return { ended: 'revoked' };
       }
       // Assertions carry per-request claims (iat, exp, jti): only a different decision counts.
-      const d = decide(runtime().cfg.policy, asserted.result.identity);
+      const d = admit(rt, logger, 'refresh', asserted.result.identity, { audit: 'never' });
       if (d.allowed !== s.decision.allowed || decisionFingerprint(d) !== decisionFingerprint(s.decision)) {
         s.identity = asserted.result.identity;
         s.sourceState = asserted.result.state;
         s.generation = -1;
       }
     }
-    const interval = refreshIntervalOf(src);
-    if (interval !== undefined && t - s.refreshedAt >= interval && src.refresh) {
-      const key = sessionKey(id);
-      let p = refreshing.get(key);
-      if (!p) {
-        p = (async () => {
-          try {
-            const r = await src.refresh!(s.sourceState, { clientIp: client.ip });
-            s.identity = r.identity;
-            s.sourceState = r.state;
-            s.refreshedAt = now();
-            s.generation = -1; // re-decide below
-            return s;
-          } catch (err) {
-            if (isGateError(err, 'ERR_SOURCE_UNAVAILABLE')) {
-              // Keep the user working while the IdP is briefly away; try again next interval.
-              logger.warn({ source: s.sourceId, user: s.identity.username, err: err.message }, 'refresh postponed: source unavailable');
-              s.refreshedAt = now();
-              return s;
-            }
-            logger.info({ audit: 'refresh', source: s.sourceId, user: s.identity.username, allowed: false, reason: (err as Error).message }, 'refresh rejected');
-            return undefined;
-          } finally {
-            refreshing.delete(key);
-          }
-        })();
-        refreshing.set(key, p);
+    const refreshable = src.refresh !== undefined && src.refreshInterval !== undefined && src.canRefresh?.(s.sourceState) !== false;
+    if (refreshable && t - s.refreshedAt >= src.refreshInterval!) {
+      const r = await refreshAtSource(id, s, src, client);
+      if (r === 'stale') {
+        await endSession(id, s, 'stale');
+        return { ended: 'stale' };
       }
-      const r = await p;
       if (!r) {
         await endSession(id, s, 'revoked');
         return { ended: 'revoked' };
@@ -201,12 +205,10 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
       Object.assign(s, r);
       changed = true;
     }
-    if (s.generation !== runtime().generation) {
-      const d = decide(runtime().cfg.policy, s.identity);
-      const changedDecision = decisionFingerprint(d) !== decisionFingerprint(s.decision) || d.allowed !== s.decision.allowed;
-      if (changedDecision || s.generation === -1) auditDecision(logger, s.generation === -1 ? 'refresh' : 'policy_reload', d, { clientIp: client.ip, sourceGroups: s.identity.groups });
+    if (s.generation !== rt.generation) {
+      const d = admit(rt, logger, s.generation === -1 ? 'refresh' : 'policy_reload', s.identity, { clientIp: client.ip, audit: s.generation === -1 ? 'always' : 'if-changed', previous: s.decision });
       s.decision = d;
-      s.generation = runtime().generation;
+      s.generation = rt.generation;
       changed = true;
       if (!d.allowed) {
         await endSession(id, s, 'denied');
@@ -217,13 +219,13 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     // its session starts, so a changed decision starts a fresh NetBox session.
     const fp = decisionFingerprint(s.decision);
     if (s.netboxSession && s.netboxFingerprint !== fp) {
-      void endNetboxSession(s.netboxSession);
+      void endNetbox(s.netboxSession);
       delete s.netboxSession;
       changed = true;
     }
     // Writing on every request would cost a store write per asset; a fraction of the idle
     // timeout keeps the idle clock accurate enough.
-    if (changed || t - s.lastSeenAt > Math.min(30_000, runtime().cfg.sessions.idleTimeout / 10)) {
+    if (changed || t - s.lastSeenAt > Math.min(30_000, rt.cfg.sessions.idleTimeout / 10)) {
       s.lastSeenAt = t;
       await saveSession(id, s);
     }

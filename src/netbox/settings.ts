@@ -1,6 +1,7 @@
 // NetBox settings that match a gateway config, for configuration.py or netbox-docker's env
 // file. Header names become Django META keys (HTTP_ + upper case + "_" for "-").
 import type { GateConfig } from '../config/load.js';
+import { hasStaffFlag } from './version.js';
 
 export function metaKey(header: string): string {
   return `HTTP_${header.toUpperCase().replace(/-/g, '_')}`;
@@ -10,7 +11,6 @@ type Value = string | boolean | string[];
 
 export function netboxSettings(cfg: GateConfig): Array<[string, Value]> {
   const h = cfg.netbox.headers;
-  const [maj, min] = cfg.netbox.version.split('.').map(Number) as [number, number];
   const publicOrigin = new URL(cfg.server.publicUrl).origin;
   const out: Array<[string, Value]> = [
     ['REMOTE_AUTH_ENABLED', true],
@@ -26,7 +26,7 @@ export function netboxSettings(cfg: GateConfig): Array<[string, Value]> {
     ['REMOTE_AUTH_SUPERUSER_GROUPS', [cfg.netbox.superuserGroup]],
     ['REMOTE_AUTH_SUPERUSERS', []],
   ];
-  if (maj * 100 + min < 405) {
+  if (hasStaffFlag(cfg.netbox.version)) {
     out.push(['REMOTE_AUTH_STAFF_GROUPS', [cfg.netbox.staffGroup]], ['REMOTE_AUTH_STAFF_USERS', []]);
   }
   out.push(

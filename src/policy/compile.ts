@@ -1,6 +1,7 @@
 // Turns the parsed policy into matchers once, at config load, collecting every problem
 // (bad regex, invalid NetBox group name) with its config path. Pure.
 import type { ConfigIssue } from '../errors.js';
+import { type CompiledAcr, acrOrderIssues, compileAcr } from './acr.js';
 import { compilePattern, type Matcher } from './pattern.js';
 import type { PatternInput, PolicyConfig } from './schema.js';
 import type { RuleEffect } from '../types.js';
@@ -17,6 +18,7 @@ export interface CompiledRule {
   claims?: Array<{ path: string; matchers: Matcher[] }>;
   users?: Matcher[];
   emailDomains?: string[];
+  acr?: CompiledAcr;
   netboxGroups: string[];
   superuser: boolean;
   staff: boolean;
@@ -52,6 +54,7 @@ export function compilePolicy(
       if (problem) issues.push({ path: `${path}.${i}`, message: problem });
     });
   checkGroups(policy.defaultGroups, `${base}.defaultGroups`);
+  if (policy.acrOrder) issues.push(...acrOrderIssues(policy.acrOrder, `${base}.acrOrder`));
 
   const seen = new Set<string>();
   const rules: CompiledRule[] = policy.rules.map((r, i) => {
@@ -97,6 +100,11 @@ export function compilePolicy(
     if (users) rule.users = users;
     const domains = list(r.emailDomains);
     if (domains) rule.emailDomains = domains.map((d) => d.toLowerCase().replace(/^@/, ''));
+    if (r.acr) {
+      const c = compileAcr(r.acr, policy.acrOrder, `${p}.acr`);
+      issues.push(...c.issues);
+      if (c.acr) rule.acr = c.acr;
+    }
     return rule;
   });
   if (issues.length > 0) return { issues };

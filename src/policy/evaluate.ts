@@ -5,6 +5,7 @@
 // plus the default groups. Only mapped groups ever reach NetBox.
 import { getPath, valueStrings } from '../attributes.js';
 import type { Decision, Identity, TraceEntry } from '../types.js';
+import { matchAcr } from './acr.js';
 import type { CompiledPolicy, CompiledRule } from './compile.js';
 import { normalizeGroup, type Matcher } from './pattern.js';
 
@@ -69,6 +70,11 @@ function matchRule(rule: CompiledRule, id: Identity, groups: GroupIndex): string
       if (!hit) return undefined;
       why.push(hit);
     }
+  }
+  if (rule.acr) {
+    const hit = matchAcr(rule.acr, id);
+    if (!hit) return undefined;
+    why.push(hit);
   }
   if (why.length === 0) why.push('rule has no conditions (matches everyone)');
   return why;

@@ -12,6 +12,16 @@ export type PatternInput = z.infer<typeof patternSchema>;
 
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
 
+/** Authentication context levels, weakest first (e.g. [pwd, mfa, phr]). */
+const acrOrder = z.array(z.string().min(1)).min(1);
+
+/** The identity's `acr` claim is `atLeast` this level or stronger, in `order` (or policy.acrOrder). */
+export const acrConditionSchema = z.strictObject({
+  atLeast: z.string().min(1),
+  order: acrOrder.optional(),
+});
+export type AcrConditionInput = z.infer<typeof acrConditionSchema>;
+
 export const ruleSchema = z.strictObject({
   name: z.string().min(1).max(100),
   description: z.string().optional(),
@@ -29,6 +39,8 @@ export const ruleSchema = z.strictObject({
   users: oneOrMany(patternSchema).optional(),
   /** The email's domain (after @) is one of these (case-insensitive). */
   emailDomains: oneOrMany(z.string().min(1)).optional(),
+  /** The authentication context (OIDC `acr`) is at least this level. MFA by method: `claims: { amr: mfa }`. */
+  acr: acrConditionSchema.optional(),
   /** Compare groups, users and claims ignoring letter case. Default: policy.caseInsensitive. */
   caseInsensitive: z.boolean().optional(),
   /** NetBox groups this rule gives (union over all matching allow/grant rules). */
@@ -45,6 +57,8 @@ export const policySchema = z.strictObject({
   caseInsensitive: z.boolean().default(false),
   /** Strip the leading "/" of Keycloak-style full group paths ("/eng/dev" -> "eng/dev") on both sides. */
   normalizeGroupPaths: z.boolean().default(true),
+  /** Order of acr levels, weakest first, for rules' `acr: { atLeast }` that give none of their own. */
+  acrOrder: acrOrder.optional(),
   rules: z.array(ruleSchema).default([]),
 });
 export type PolicyInput = z.input<typeof policySchema>;

@@ -26,7 +26,11 @@ export interface SessionInfo {
   clientIp: string;
 }
 
-export type SessionEndCause = 'logout' | 'expired' | 'revoked' | 'denied';
+/**
+ * Why a gateway session ended. `stale`: the source could not be asked for longer than
+ * sessions.maxStale, so the gateway could no longer vouch for the user.
+ */
+export type SessionEndCause = 'logout' | 'expired' | 'revoked' | 'denied' | 'stale';
 
 export interface SourceDeps {
   logger: Logger;
@@ -52,6 +56,14 @@ interface SourceBase {
    * user is no longer valid; ERR_SOURCE_UNAVAILABLE when the source cannot be asked now.
    */
   refresh?(state: SourceState, ctx: SourceContext): Promise<SignInResult>;
+  /** How often the gateway calls refresh() for a session; set exactly when refresh() exists. */
+  readonly refreshInterval?: number;
+  /**
+   * Whether this session's state can be refreshed at all (an OIDC provider that issued no
+   * refresh token). False: the session lives to its idle/absolute lifetime and group changes
+   * apply only at the next sign-in. Absent means true.
+   */
+  canRefresh?(state: SourceState): boolean;
   onSessionStart?(session: SessionInfo): Promise<void>;
   onSessionEnd?(session: SessionInfo, cause: SessionEndCause): Promise<void>;
   close(): Promise<void>;
@@ -79,6 +91,8 @@ export interface ProxySource extends SourceBase {
   readonly flow: 'proxy';
   /** null when the request carries no identity for this source or comes from an untrusted address. */
   identify(req: { remoteAddress: string; headers: IncomingHttpHeaders }, ctx: SourceContext): Promise<SignInResult | null>;
+  /** The proxy's own sign-out URL (e.g. oauth2-proxy's /oauth2/sign_out), where sign-out ends. */
+  readonly signOutUrl?: string;
 }
 
 export type Source = PasswordSource | RedirectSource | ProxySource;

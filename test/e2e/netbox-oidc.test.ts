@@ -293,6 +293,46 @@ for s in Session.objects.filter(expire_date__gt=timezone.now()):
     }
     await ctx.close();
   });
+
+  it('open-redirect with dot segments stays on the gateway origin, after sign-in and from NetBox\'s /login/?next=', async () => {
+    const ctx: BrowserContext = await browser.newContext();
+    const page = await ctx.newPage();
+    await signInInBrowser(page, gwUrl, 'bob', '/..//evil.example/');
+    assert.equal(new URL(page.url()).origin, gwUrl);
+    for (const evil of ['/..//evil.example', '/x/..//evil.example', '/.%2e/%2e%2e//evil.example']) {
+      const res = await page.goto(`${gwUrl}/login/?next=${encodeURIComponent(evil)}`);
+      assert.equal(new URL(page.url()).origin, gwUrl, evil);
+      assert.ok(res, evil);
+    }
+    await ctx.close();
+  });
+
+  it('a user deactivated in NetBox gets a clear page instead of a redirect loop; reactivated, NetBox works again', async () => {
+    const ctx: BrowserContext = await browser.newContext();
+    const page = await ctx.newPage();
+    await signInInBrowser(page, gwUrl, 'bob', '/dcim/sites/');
+    assert.equal(new URL(page.url()).pathname, '/dcim/sites/');
+    const bob = await netboxUser(nb, 'bob');
+    assert.ok(bob);
+    // Through Django: NetBox 4.7's REST API refuses a PATCH of a remote-auth user that has no
+    // password ("password: This field cannot be blank").
+    const setActive = (on: boolean) => nb.python(`from users.models import User\nprint(User.objects.filter(username='bob').update(is_active=${on ? 'True' : 'False'}))`);
+    assert.equal((await setActive(false)).trim(), '1');
+    try {
+      const res = await page.goto(`${gwUrl}/dcim/sites/`);
+      assert.equal(res?.status(), 403);
+      assert.match((await page.textContent('body')) ?? '', /disabled in NetBox/);
+      // NetBox's own login link for a signed-in user ends at the same page, not in a loop.
+      const again = await page.goto(`${gwUrl}/login/?next=/dcim/sites/`);
+      assert.equal(again?.status(), 403);
+      assert.ok(gw.logs.some((l) => l.audit === 'netbox_refused' && l.user === 'bob'));
+    } finally {
+      assert.equal((await setActive(true)).trim(), '1');
+    }
+    const back = await page.goto(`${gwUrl}/dcim/sites/`);
+    assert.equal(back?.status(), 200);
+    await ctx.close();
+  });
 });
 
 function rawGet(port: number, path: string, headers: Array<[string, string]>): Promise<{ status: number; body: string }> {

@@ -8,7 +8,15 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { startDemoIdp, type DemoIdp } from '../../demo/idp.js';
+import { defaultDemoUsers, startDemoIdp, type DemoIdp } from '../../demo/idp.js';
+import { compilePolicy } from '../../src/policy/compile.js';
+import { decide } from '../../src/policy/evaluate.js';
+import { policySchema } from '../../src/policy/schema.js';
+import { oidcSourceSchema } from '../../src/sources/oidc/config.js';
+import { createOidcSource } from '../../src/sources/oidc/index.js';
+import { applyPreset } from '../../src/sources/oidc/presets.js';
+import type { RedirectSource, SignInResult } from '../../src/sources/source.js';
+import { silentLogger } from '../../src/types.js';
 
 const CLIENT = {
   clientId: 'netbox-gate',
@@ -350,5 +358,92 @@ describe('demo IdP', () => {
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
+  });
+});
+
+describe('demo IdP issuing acr and amr, through the OIDC source and the policy', () => {
+  let idp: DemoIdp;
+  let source: RedirectSource;
+  const users = defaultDemoUsers().map((u) =>
+    u.username === 'alice' ? { ...u, acr: 'mfa', amr: ['pwd', 'otp', 'mfa'] } : u.username === 'bob' ? { ...u, acr: 'pwd', amr: ['pwd'] } : u,
+  );
+  // Superuser only with a second factor (amr), and a NetBox group only at acr "mfa" or above.
+  const policy = compilePolicy(
+    policySchema.parse({
+      acrOrder: ['pwd', 'mfa'],
+      rules: [
+        { name: 'admins', groups: ['netbox-admins', 'network-engineers'] },
+        { name: 'superuser-needs-mfa', effect: 'grant', groups: ['netbox-admins', 'network-engineers'], claims: { amr: ['mfa', 'otp'] }, superuser: true },
+        { name: 'operators-at-mfa', effect: 'grant', acr: { atLeast: 'mfa' }, netboxGroups: ['Operators'] },
+      ],
+    }),
+    { groupSeparator: '|' },
+  ).policy!;
+
+  before(async () => {
+    idp = await startDemoIdp({ clients: [CLIENT], users, acrValues: ['pwd', 'mfa'] });
+    const { config, issues } = applyPreset(
+      oidcSourceSchema.parse({
+        kind: 'oidc',
+        id: 'demo',
+        issuer: idp.issuer,
+        clientId: CLIENT.clientId,
+        clientSecret: CLIENT.clientSecret,
+        insecureAllowHttpIssuer: true,
+        scopes: ['openid', 'profile', 'email'],
+        acrValues: ['mfa', 'pwd'],
+        maxAge: '10m',
+      }),
+    );
+    assert.deepEqual(issues, []);
+    source = createOidcSource(config!, { logger: silentLogger });
+  });
+  after(async () => {
+    await idp.stop();
+  });
+
+  const signInAs = async (username: string): Promise<{ result: SignInResult; authorize: URL }> => {
+    const browser = new Browser();
+    const redirect = CLIENT.redirectUris[0]!;
+    const { authorizationUrl, pending } = await source.beginSignIn(redirect);
+    const { res: loginRes, url: loginUrl } = await follow(browser, await browser.get(authorizationUrl), idp.issuer);
+    const html = await loginRes.text();
+    const { url } = await follow(browser, await browser.post(formAction(html, loginUrl.href), { username, password: username }), idp.issuer);
+    assert.equal(url.origin + url.pathname, redirect);
+    const result = await source.completeSignIn(url, pending, redirect, { clientIp: '127.0.0.1' });
+    return { result, authorize: new URL(authorizationUrl) };
+  };
+
+  it('sends acr_values and max_age, and keeps acr and amr in the identity', async () => {
+    const { result, authorize } = await signInAs('alice');
+    assert.equal(authorize.searchParams.get('acr_values'), 'mfa pwd');
+    assert.equal(authorize.searchParams.get('max_age'), '600');
+    assert.equal(result.identity.attributes.acr, 'mfa');
+    assert.deepEqual(result.identity.attributes.amr, ['pwd', 'otp', 'mfa']);
+    // max_age makes auth_time part of the ID token, and openid-client checked it.
+    const idToken = String(result.state.idToken);
+    const payload = JSON.parse(Buffer.from(idToken.split('.')[1]!, 'base64url').toString()) as { auth_time?: number };
+    assert.equal(typeof payload.auth_time, 'number');
+  });
+
+  it('makes a user with a second factor superuser, and one with a password only not', async () => {
+    const alice = decide(policy, (await signInAs('alice')).result.identity);
+    assert.equal(alice.allowed, true);
+    assert.equal(alice.superuser, true);
+    assert.deepEqual(alice.groups, ['Operators']);
+    assert.ok(alice.trace.some((t) => t.rule === 'superuser-needs-mfa' && t.matched.some((m) => /claim amr "mfa" matches "mfa"/.test(m))));
+
+    const bob = decide(policy, (await signInAs('bob')).result.identity);
+    assert.equal(bob.allowed, true);
+    assert.equal(bob.superuser, false);
+    assert.deepEqual(bob.groups, []);
+  });
+
+  it('keeps acr and amr across a refresh', async () => {
+    const { result } = await signInAs('alice');
+    const refreshed = await source.refresh!(result.state, { clientIp: '127.0.0.1' });
+    assert.equal(refreshed.identity.attributes.acr, 'mfa');
+    assert.deepEqual(refreshed.identity.attributes.amr, ['pwd', 'otp', 'mfa']);
+    assert.equal(decide(policy, refreshed.identity).superuser, true);
   });
 });

@@ -37,7 +37,8 @@ describe('gateway with an Entra source (stand-in)', () => {
   let staff: string;
 
   before(async () => {
-    s = await EntraStandin.create();
+    // A secret shaped like Entra's (with "~"), and the tenant named by its verified domain.
+    s = await EntraStandin.create({ clientSecret: 'Zr8Q~k2.Lmn_opQ-rs~TUVwxyz0123456789AbCd' });
     await s.listen();
     up = await recordingUpstream();
     user = s.addUser({ name: 'Alice', preferredUsername: 'alice@contoso.test', email: 'alice@contoso.test' }).oid;
@@ -62,7 +63,7 @@ sources:
     insecureAllowHttpIssuer: true
     refreshInterval: 1s
     entra:
-      tenantId: ${s.tenantId}
+      tenantId: contoso.onmicrosoft.com
       loginUrl: ${s.url}
       graphUrl: ${s.url}
 policy:
@@ -89,6 +90,8 @@ policy:
     assert.equal(first['x-remote-user'], 'alice@contoso.test');
     assert.equal(first['x-remote-user-groups'], 'Network Admins|Network Engineers');
     assert.ok(!JSON.stringify(gw.logs).includes(s.clientSecret), 'the client secret never reaches the logs');
+    assert.equal(s.discoveryRequests[0], '/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration');
+    assert.deepEqual(new Set(s.tokenAuthMethods), new Set(['client_secret_post']));
 
     s.removeMember(staff, user); // alice leaves Staff, and with it NetBox Admins
     await delay(1200); // past refreshInterval, so the next request refreshes at Entra
@@ -96,5 +99,50 @@ policy:
     assert.equal(again.res.status, 200);
     assert.equal(up.seen.at(-1)!['x-remote-user-groups'], 'Network Engineers');
     assert.ok(s.tokenGrants.includes('refresh_token'));
+  });
+});
+
+describe('gateway with an Entra source whose tenant domain does not exist', () => {
+  let s: EntraStandin;
+  let gw: RunningGateway;
+  before(async () => {
+    s = await EntraStandin.create();
+    await s.listen();
+    gw = await startGateway(
+      (port) => `server:
+  listen: 127.0.0.1:${port}
+  publicUrl: http://127.0.0.1:${port}
+netbox:
+  url: http://127.0.0.1:9
+sources:
+  - kind: oidc
+    id: entra
+    preset: entra
+    clientId: ${s.clientId}
+    clientSecret: \${env:ENTRA_CLIENT_SECRET}
+    insecureAllowHttpIssuer: true
+    entra:
+      tenantId: fabrikam.onmicrosoft.com
+      loginUrl: ${s.url}
+      graphUrl: ${s.url}
+policy:
+  rules:
+    - { name: everyone, sources: entra }
+`,
+      { ENTRA_CLIENT_SECRET: s.clientSecret },
+    );
+  });
+  after(async () => {
+    await gw?.stop();
+    await s?.close();
+  });
+
+  it('says the sign-in is misconfigured, naming the tenant, instead of "cannot be reached"', async () => {
+    const res = await new CookieClient().request(`${gw.url}/.netbox-gate/login/entra`, { headers: { Accept: 'text/html' } });
+    const page = await res.text();
+    assert.notEqual(res.status, 503);
+    assert.doesNotMatch(page, /cannot be reached/);
+    assert.match(page, /misconfigured/);
+    assert.match(page, /fabrikam\.onmicrosoft\.com/);
   });
 });

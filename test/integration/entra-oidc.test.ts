@@ -13,7 +13,7 @@ import { EntraStandin } from '../support/entra-standin.js';
 const REDIRECT = 'http://127.0.0.1:9/.netbox-gate/callback/entra';
 const ctx = { clientIp: '127.0.0.1' };
 
-function sourceFor(s: EntraStandin, entra: Record<string, unknown> = {}): RedirectSource {
+function sourceFor(s: EntraStandin, entra: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): RedirectSource {
   const parsed = oidcSourceSchema.parse({
     kind: 'oidc',
     id: 'entra',
@@ -22,6 +22,7 @@ function sourceFor(s: EntraStandin, entra: Record<string, unknown> = {}): Redire
     clientSecret: s.clientSecret,
     insecureAllowHttpIssuer: true,
     entra: { tenantId: s.tenantId, graphUrl: s.url, loginUrl: s.url, ...entra },
+    ...extra,
   });
   const { config, issues } = applyPreset(parsed);
   assert.deepEqual(issues, []);
@@ -130,5 +131,76 @@ describe('Entra through the OIDC source', () => {
     s.deleteUser(u.oid);
     const err = await rejection(source.refresh!(r.state, ctx));
     assert.ok(isGateError(err, 'ERR_AUTH_REJECTED'), String(err));
+  });
+
+  it('signs in with a verified domain as tenantId: discovery there names the GUID issuer, which is validated', async () => {
+    const u = s.addUser({ name: 'Dora Domain', preferredUsername: 'dora@contoso.test' });
+    const g = s.addGroup('Domain Users', [u.oid]);
+    const mark = s.discoveryRequests.length;
+    const source = sourceFor(s, { tenantId: 'contoso.onmicrosoft.com' });
+    const r = await signIn(s, source, u.oid);
+    assert.equal(r.identity.username, 'dora@contoso.test');
+    assert.deepEqual(r.identity.groups, [g]);
+    assert.deepEqual(s.discoveryRequests.slice(mark), [
+      '/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration',
+      `/${s.tenantId}/v2.0/.well-known/openid-configuration`,
+    ]);
+    assert.equal((await source.refresh!(r.state, ctx)).identity.username, 'dora@contoso.test');
+  });
+
+  it('reports a domain that is no tenant as a configuration error, not as an outage', async () => {
+    const err = await rejection(sourceFor(s, { tenantId: 'fabrikam.onmicrosoft.com' }).beginSignIn(REDIRECT));
+    assert.ok(isGateError(err, 'ERR_SOURCE_CONFIG'), String(err));
+    assert.match(err.message, /does not know the tenant "fabrikam\.onmicrosoft\.com".*AADSTS90002/);
+  });
+
+  it('reports an issuer the provider does not call itself as a configuration error, not as an outage', async () => {
+    // A GUID authority whose discovery names another issuer (here: the stand-in at another host name).
+    const err = await rejection(sourceFor(s, {}, { issuer: `${s.url.replace('127.0.0.1', 'localhost')}/${s.tenantId}/v2.0` }).beginSignIn(REDIRECT));
+    assert.ok(isGateError(err, 'ERR_SOURCE_CONFIG'), String(err));
+    assert.match(err.message, /names the issuer .*, not /);
+  });
+});
+
+describe('Entra client secrets with "~"', () => {
+  let s: EntraStandin;
+  before(async () => {
+    // Current Entra secrets look like this: 40 characters with "~" (and often "." and "_").
+    s = await EntraStandin.create({ clientSecret: 'Qx8Q~abc.DEF_ghi-jkl~MNOpqrSTUvwxYZ0123+/' });
+    await s.listen();
+    s.registerRedirectUri(REDIRECT);
+  });
+  after(() => s.close());
+
+  it('posts the secret in the form body by default (client_secret_post)', async () => {
+    const u = s.addUser({ name: 'Pat', preferredUsername: 'pat@contoso.test' });
+    const mark = s.tokenAuthMethods.length;
+    const r = await signIn(s, sourceFor(s), u.oid);
+    assert.equal(r.identity.username, 'pat@contoso.test');
+    assert.deepEqual(s.tokenAuthMethods.slice(mark), ['client_secret_post']);
+  });
+
+  it('percent-encodes it in HTTP Basic with tokenEndpointAuthMethod: client_secret_basic (RFC 6749 2.3.1)', async () => {
+    const u = s.addUser({ name: 'Bas', preferredUsername: 'bas@contoso.test' });
+    const mark = s.tokenAuthMethods.length;
+    const source = sourceFor(s, {}, { tokenEndpointAuthMethod: 'client_secret_basic' });
+    const r = await signIn(s, source, u.oid);
+    assert.equal(r.identity.username, 'bas@contoso.test');
+    await source.refresh!(r.state, ctx);
+    assert.deepEqual(s.tokenAuthMethods.slice(mark), ['client_secret_basic', 'client_secret_basic']);
+  });
+
+  it('the form body works where Basic credentials are not decoded, as reported of Entra', async () => {
+    const u = s.addUser({ name: 'Rae', preferredUsername: 'rae@contoso.test' });
+    s.decodeBasicCredentials = false;
+    try {
+      const basic = await rejection(signIn(s, sourceFor(s, {}, { tokenEndpointAuthMethod: 'client_secret_basic' }), u.oid));
+      assert.ok(isGateError(basic), String(basic));
+      // oauth4webapi form-urlencodes both the GUID client id ("-" as %2D) and the secret ("~" as %7E).
+      assert.match(basic.message, /unauthorized_client|invalid_client/);
+      assert.equal((await signIn(s, sourceFor(s), u.oid)).identity.username, 'rae@contoso.test');
+    } finally {
+      s.decodeBasicCredentials = true;
+    }
   });
 });

@@ -191,6 +191,11 @@ policy:
     assert.deepEqual(groupsOf(up.seen[mark]!), ['netbox-gate-staff', 'netbox-gate-superusers']);
   });
 
+  it('asks for offline_access, without which authentik issues no refresh token', async () => {
+    const authorize = await authorizationRequest(gw);
+    assert.deepEqual(authorize.searchParams.get('scope')?.split(' '), ['openid', 'profile', 'email', 'offline_access']);
+  });
+
   it('makes a member of "staff" staff only, with the named NetBox group', async () => {
     const mark = up.seen.length;
     assert.equal((await signIn(new CookieClient(), gw, sam)).status, 200);
@@ -342,7 +347,7 @@ describe('preset: okta against OpenID providers at Okta issuer paths with Okta c
     // Sign-in starts at the endpoint that discovery at the derived issuer advertised.
     assert.equal(`${authorize.origin}${authorize.pathname}`, `${idp.issuer}/v1/authorize`);
     // A custom server rejects an unknown "groups" scope, so the preset must not ask for it.
-    assert.deepEqual(authorize.searchParams.get('scope')?.split(' '), ['openid', 'profile', 'email']);
+    assert.deepEqual(authorize.searchParams.get('scope')?.split(' '), ['openid', 'profile', 'email', 'offline_access']);
 
     const mark = up.seen.length;
     assert.equal((await signIn(new CookieClient(), gw, dana)).status, 200);
@@ -383,7 +388,7 @@ describe('preset: okta against OpenID providers at Okta issuer paths with Okta c
 
     const authorize = await authorizationRequest(gw);
     assert.equal(`${authorize.origin}${authorize.pathname}`, `${idp.origin}/oauth2/v1/authorize`);
-    assert.deepEqual(authorize.searchParams.get('scope')?.split(' '), ['openid', 'profile', 'email', 'groups']);
+    assert.deepEqual(authorize.searchParams.get('scope')?.split(' '), ['openid', 'profile', 'email', 'groups', 'offline_access']);
 
     const mark = up.seen.length;
     assert.equal((await signIn(new CookieClient(), gw, dana)).status, 200);

@@ -1,17 +1,26 @@
 // A stand-in for Microsoft Entra ID (login.microsoftonline.com, v2.0 endpoints) and the slice of
 // Microsoft Graph we call, because Microsoft's service cannot be reached from the test machines.
 //
-// It follows Microsoft's documented wire formats: the v2.0 discovery document and JWKS, RS256 ID
-// tokens with tid/oid/groups or the groups-overage claims (_claim_names/_claim_sources, hasgroups),
-// the token endpoint for code (PKCE S256) and refresh grants with AADSTS-style errors, Graph's
-// /v1.0/me/transitiveMemberOf directoryObject collection with @odata.type, $select, $top (max 999),
-// @odata.nextLink paging, "limited information" for objects the token may not read, 429 with
-// Retry-After, and Graph's { error: { code, message } } bodies. It answers web Requests, so unit
-// tests can call `standin.fetch` without a socket; `listen()` serves the same on 127.0.0.1.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+// It follows Microsoft's documented wire formats: the v2.0 discovery document, answered at the
+// tenant-GUID authority and at each verified domain's authority (both naming the GUID issuer,
+// AADSTS90002 for an unknown tenant); a JWKS whose keys carry kid, x5t and an x5c certificate
+// chain but no `alg`; RS256 ID tokens with tid/oid/groups or the groups-overage claims
+// (_claim_names/_claim_sources, hasgroups); the token endpoint for code (PKCE S256) and refresh
+// grants, with the client secret in the form body or in HTTP Basic (form-urlencoded, RFC 6749
+// 2.3.1) and AADSTS-style errors; Graph's /v1.0/me/transitiveMemberOf directoryObject collection
+// with @odata.type, $select, $top (max 999; pages may hold fewer), @odata.nextLink that keeps the
+// request's query as sent and adds an opaque $skiptoken, "limited information" for objects the
+// token may not read, 429 with Retry-After, and Graph's { error: { code, message } } bodies. It
+// answers web Requests, so unit tests can call `standin.fetch` without a socket; `listen()` serves
+// the same on 127.0.0.1.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { type CryptoKey, type JWK, SignJWT, importPKCS8 } from 'jose';
 
 export interface StandinUser {
   oid: string;
@@ -42,7 +51,16 @@ export interface EntraStandinOptions {
   groupClaims?: 'SecurityGroup' | 'None';
   /** Above this many groups a JWT carries the overage claims instead (Microsoft: 200). */
   groupsClaimLimit?: number;
+  /** Verified domains of the tenant; discovery answers at their authority too. */
+  domains?: string[];
+  /**
+   * false: take HTTP Basic credentials verbatim, without form-urldecoding them, as Entra has been
+   * reported to do; a secret with "~" (sent as %7E) then fails with client_secret_basic.
+   */
+  decodeBasicCredentials?: boolean;
 }
+
+export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post';
 
 const GROUP_READERS = ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 const MEMBEROF_READERS = ['User.Read', 'User.Read.All', ...GROUP_READERS];
@@ -54,6 +72,12 @@ export class EntraStandin {
   graphPermissions: string[];
   groupClaims: 'SecurityGroup' | 'None';
   groupsClaimLimit: number;
+  readonly domains: string[];
+  decodeBasicCredentials: boolean;
+  /** How the client authenticated at each token request, in order. */
+  readonly tokenAuthMethods: TokenAuthMethod[] = [];
+  /** Every discovery request path, in order. */
+  readonly discoveryRequests: string[] = [];
   /** Base URL; set by listen(), or a fixed fake origin when only `fetch` is used. */
   url = 'https://login.standin.invalid';
   /** Every Graph request (path + query) in order, for assertions. */
@@ -70,6 +94,8 @@ export class EntraStandin {
   private signedIn: string | undefined;
   private key!: CryptoKey;
   private jwk!: JWK;
+  /** Opaque $skiptoken -> offset, as Graph's tokens mean nothing to the client. */
+  private readonly skipTokens = new Map<string, number>();
   private server: Server | undefined;
 
   constructor(opts: EntraStandinOptions = {}) {
@@ -79,13 +105,34 @@ export class EntraStandin {
     this.graphPermissions = opts.graphPermissions ?? ['User.Read'];
     this.groupClaims = opts.groupClaims ?? 'SecurityGroup';
     this.groupsClaimLimit = opts.groupsClaimLimit ?? 200;
+    this.domains = (opts.domains ?? ['contoso.onmicrosoft.com']).map((d) => d.toLowerCase());
+    this.decodeBasicCredentials = opts.decodeBasicCredentials ?? true;
   }
 
   static async create(opts: EntraStandinOptions = {}): Promise<EntraStandin> {
     const s = new EntraStandin(opts);
-    const { privateKey, publicKey } = await generateKeyPair('RS256');
-    s.key = privateKey;
-    s.jwk = { ...(await exportJWK(publicKey)), kid: randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256' };
+    // Entra publishes each signing key with its self-signed certificate: kid and x5t are the
+    // certificate's SHA-1 thumbprint, x5c the certificate, and there is no `alg` member.
+    const dir = mkdtempSync(join(tmpdir(), 'entra-standin-'));
+    let pem: string;
+    try {
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=accounts.accesscontrol.windows.net'],
+        { stdio: 'ignore' },
+      );
+      pem = readFileSync(join(dir, 'key.pem'), 'utf8') + readFileSync(join(dir, 'cert.pem'), 'utf8');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const keyPem = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/.exec(pem)?.[0];
+    const certPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
+    if (!keyPem || !certPem) throw new Error('entra stand-in: openssl did not print a key and certificate');
+    const cert = new X509Certificate(certPem);
+    const x5t = createHash('sha1').update(cert.raw).digest('base64url');
+    s.key = await importPKCS8(createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'pem' }).toString(), 'RS256');
+    const { n, e } = createPublicKey(certPem).export({ format: 'jwk' });
+    s.jwk = { kty: 'RSA', use: 'sig', kid: x5t, x5t, n, e, x5c: [cert.raw.toString('base64')], cloud_instance_name: 'microsoftonline.com' } as JWK;
     return s;
   }
 
@@ -230,8 +277,18 @@ export class EntraStandin {
     const u = new URL(req.url);
     const p = u.pathname;
     const t = `/${this.tenantId}`;
-    if (req.method === 'GET' && p === `${t}/v2.0/.well-known/openid-configuration`) return json(200, this.discovery());
-    if (req.method === 'GET' && p === `${t}/discovery/v2.0/keys`) return json(200, { keys: [this.jwk] });
+    const disco = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(p);
+    if (req.method === 'GET' && disco) {
+      this.discoveryRequests.push(p);
+      // The GUID authority and every verified domain's authority name the GUID issuer.
+      const tenant = decodeURIComponent(disco[1]!).toLowerCase();
+      if (tenant === this.tenantId || this.domains.includes(tenant)) return json(200, this.discovery());
+      return json(400, {
+        ...aadsts('invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
+        error_uri: `${this.url}/error?code=90002`,
+      });
+    }
+    if (req.method === 'GET' && p === `${t}/discovery/v2.0/keys`) return json(200, { keys: [{ ...this.jwk, issuer: this.issuer }] });
     if (req.method === 'GET' && p === `${t}/oauth2/v2.0/authorize`) return this.authorize(u);
     if (req.method === 'POST' && p === `${t}/oauth2/v2.0/token`) return this.token(req);
     if (req.method === 'GET' && p === '/oidc/userinfo') return this.userinfo(req);
@@ -299,10 +356,19 @@ export class EntraStandin {
     let id = form.get('client_id');
     let secret = form.get('client_secret');
     const basic = /^Basic (.+)$/i.exec(req.headers.get('authorization') ?? '');
+    if (basic && secret !== null) {
+      return json(401, aadsts('invalid_request', 7000218, 'Only one client authentication method may be used.'));
+    }
     if (basic) {
-      const [cid, sec] = Buffer.from(basic[1]!, 'base64').toString().split(':');
-      id = decodeURIComponent(cid ?? '');
-      secret = decodeURIComponent(sec ?? '');
+      // RFC 6749 2.3.1: client id and secret are form-urlencoded before Basic encoding.
+      const raw = Buffer.from(basic[1]!, 'base64').toString();
+      const colon = raw.indexOf(':');
+      const decode = (v: string) => (this.decodeBasicCredentials ? decodeURIComponent(v.replace(/\+/g, ' ')) : v);
+      id = decode(colon < 0 ? raw : raw.slice(0, colon));
+      secret = decode(colon < 0 ? '' : raw.slice(colon + 1));
+      this.tokenAuthMethods.push('client_secret_basic');
+    } else if (secret !== null) {
+      this.tokenAuthMethods.push('client_secret_post');
     }
     if (id !== this.clientId) return json(400, aadsts('unauthorized_client', 700016, 'Application not found in the directory.'));
     if (secret !== this.clientSecret) return json(401, aadsts('invalid_client', 7000215, 'Invalid client secret provided.'));
@@ -390,12 +456,17 @@ export class EntraStandin {
     }
     const q = u.searchParams;
     const top = Math.min(Number(q.get('$top') ?? '100') || 100, 999);
-    const skip = q.get('$skiptoken') ? Number(Buffer.from(q.get('$skiptoken')!, 'base64url').toString()) : 0;
+    const token = q.get('$skiptoken');
+    const skip = token === null ? 0 : this.skipTokens.get(token);
+    if (skip === undefined) return graphError(400, 'Directory_ExpiredPageToken', 'The specified page token value has expired and can no longer be included in your request.');
+    // Graph may return fewer objects than $top on any page (never more): vary it, so a client
+    // that counts on full pages shows up here.
+    const size = Math.max(1, top - [0, 7, 3][Math.floor(skip / Math.max(top, 1)) % 3]!);
     const select = q.get('$select')?.split(',').map((s) => s.trim());
     // Without a group read permission Graph still lists the objects, but only id and type.
     const limited = !t.scp.some((s) => GROUP_READERS.includes(s));
     const all = this.transitiveMemberOf(t.oid);
-    const page = all.slice(skip, skip + top).map((c) => {
+    const page = all.slice(skip, skip + size).map((c) => {
       const full: Record<string, unknown> = { id: c.id, displayName: limited ? null : c.displayName };
       if (c.type === 'group') Object.assign(full, { securityEnabled: limited ? null : true, mailEnabled: limited ? null : false });
       const obj: Record<string, unknown> = { '@odata.type': `#microsoft.graph.${c.type}` };
@@ -403,10 +474,13 @@ export class EntraStandin {
       return obj;
     });
     const body: Record<string, unknown> = { '@odata.context': `${this.graphUrl}/v1.0/$metadata#directoryObjects`, value: page };
-    if (skip + top < all.length) {
-      const next = new URL(u.href);
-      next.searchParams.set('$skiptoken', Buffer.from(String(skip + top)).toString('base64url'));
-      body['@odata.nextLink'] = next.href;
+    if (skip + size < all.length) {
+      // Graph's nextLink: the request's query as sent ($select=id,displayName unencoded), then
+      // an opaque $skiptoken; the client must follow it verbatim.
+      const opaque = `RFNwdAIAAQAAA${randomBytes(24).toString('base64url')}`;
+      this.skipTokens.set(opaque, skip + size);
+      const kept = u.search.slice(1).split('&').filter((kv) => kv !== '' && !kv.startsWith('$skiptoken=') && !kv.startsWith('%24skiptoken='));
+      body['@odata.nextLink'] = `${this.graphUrl}${u.pathname}?${[...kept, `$skiptoken=${opaque}`].join('&')}`;
     }
     return json(200, body);
   }

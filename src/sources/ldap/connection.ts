@@ -239,7 +239,7 @@ export async function withFailover<T>(
         });
       }
       failures.push(`${url}: ${e.message}`);
-      opts.logger.warn({ source: opts.sourceId, server: url, reason: e.message }, 'LDAP server unavailable, trying the next one');
+      opts.logger.warn({ server: url, reason: e.message }, 'LDAP server unavailable, trying the next one');
     } finally {
       await session?.close();
     }

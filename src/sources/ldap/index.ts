@@ -29,6 +29,9 @@ function rejected(reason: string, message: string, cause?: unknown): GateError {
   return new GateError('ERR_AUTH_REJECTED', message, { detail: { reason }, ...(cause === undefined ? {} : { cause }) });
 }
 
+/** The user is searched again this often, so directory changes reach NetBox without a new sign-in. */
+const LDAP_REFRESH_INTERVAL = 5 * 60_000;
+
 export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, internals: LdapInternals = {}): PasswordSource {
   const cfg: ResolvedLdapConfig = resolveLdapConfig(config);
   const logger: Logger = deps.logger.child({ kind: 'ldap' });
@@ -167,6 +170,6 @@ export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, int
     },
   };
   // Refresh needs the service account: without one the gateway cannot look the user up.
-  if (cfg.bindDn !== undefined) return { ...source, refresh };
+  if (cfg.bindDn !== undefined) return { ...source, refresh, refreshInterval: LDAP_REFRESH_INTERVAL };
   return source;
 }

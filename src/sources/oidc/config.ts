@@ -2,6 +2,7 @@
 // paths per provider; anything given here explicitly wins over the preset.
 import { z } from 'zod';
 import { duration, httpUrl, secret, sourceBase } from '../../config/common.js';
+import { ASYMMETRIC_ALGORITHMS, type IdTokenAlgorithm, SYMMETRIC_ALGORITHMS } from './id-token.js';
 
 /** Dotted claim paths (`realm_access.roles`); several paths for groups are merged. */
 export const claimPathsSchema = z.strictObject({
@@ -31,6 +32,21 @@ export const oidcSourceSchema = z.strictObject({
   /** Permit an http:// issuer (local demo and tests only). Named so it stands out in review. */
   insecureAllowHttpIssuer: z.boolean().default(false),
   timeout: duration.prefault('10s'),
+  /**
+   * JWS algorithms an ID token may be signed with; the signature is always checked against the
+   * provider's JWKS. Default: every asymmetric algorithm. HS256/384/512 (keyed with the client
+   * secret, so anyone holding it can mint tokens) only when listed here; "none" never.
+   */
+  idTokenSigningAlgorithms: z
+    .array(z.enum([...ASYMMETRIC_ALGORITHMS, ...SYMMETRIC_ALGORITHMS], { error: `expected one of ${[...ASYMMETRIC_ALGORITHMS, ...SYMMETRIC_ALGORITHMS].join(', ')} ("none" is never accepted)` }))
+    .min(1)
+    .optional(),
+  /** How the client secret reaches the token endpoint (RFC 6749 2.3.1). Default per preset: entra posts it in the form body, others use HTTP Basic. */
+  tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+  /** Sent as acr_values: the authentication context (e.g. MFA) asked of the provider. Whether it was met is for policy rules on the `acr` claim. */
+  acrValues: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  /** Sent as max_age: the provider re-authenticates users whose last sign-in is older; the ID token's auth_time is checked against it. */
+  maxAge: duration.optional(),
   keycloak: z
     .strictObject({
       url: httpUrl,
@@ -61,9 +77,12 @@ export type OidcSourceInput = z.input<typeof oidcSourceSchema>;
 export type OidcSourceConfig = z.output<typeof oidcSourceSchema>;
 
 /** What the source runs on after the preset is applied: every field resolved. */
-export interface ResolvedOidcConfig extends OidcSourceConfig {
+export interface ResolvedOidcConfig extends Omit<OidcSourceConfig, 'acrValues'> {
   issuer: string;
   scopes: string[];
+  idTokenSigningAlgorithms: IdTokenAlgorithm[];
+  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post';
+  acrValues?: string[];
   claims: {
     username: string;
     email: string;

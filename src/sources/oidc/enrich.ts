@@ -12,6 +12,8 @@ export interface EnrichInput {
   accessToken: string | undefined;
   deps: SourceDeps;
   signal?: AbortSignal;
+  /** Entra: the tenant GUID resolved from discovery when entra.tenantId is a domain. */
+  tenantId?: string;
 }
 
 /** Returns the claims the identity is built from (possibly with groups added). Throws GateError. */

@@ -34,6 +34,8 @@ export interface ResolveEntraGroupsOptions {
   /** The access token of the same grant; an access token for Microsoft Graph. */
   accessToken: string | undefined;
   cfg: EntraConfig;
+  /** The tenant GUID that discovery resolved a domain tenantId to. */
+  tenantId?: string;
   fetch: typeof fetch;
   signal?: AbortSignal;
   now?: () => number;
@@ -70,6 +72,63 @@ export function entraAuthorizationScopes(cfg: EntraConfig): string[] {
   return ['openid', 'profile', 'email', 'offline_access', `${resource}/${graphPermission(cfg)}`];
 }
 
+const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/i;
+
+export function isTenantGuid(tenantId: string): boolean {
+  return GUID_RE.test(tenantId);
+}
+
+/** A problem with entra.tenantId, or undefined: it must name one tenant, by GUID or verified domain. */
+export function entraTenantIssue(tenantId: string): { path: string; message: string } | undefined {
+  if (GUID_RE.test(tenantId) || DOMAIN_RE.test(tenantId)) return undefined;
+  if (['common', 'organizations', 'consumers'].includes(tenantId.toLowerCase())) {
+    return {
+      path: 'entra.tenantId',
+      message: `"${tenantId}" is a multi-tenant authority and would let users of other tenants sign in; give your tenant id (a GUID) or one of its verified domains (contoso.onmicrosoft.com)`,
+    };
+  }
+  return { path: 'entra.tenantId', message: `"${tenantId}" is neither a tenant id (GUID) nor a domain such as contoso.onmicrosoft.com` };
+}
+
+/**
+ * The issuer to discover for a tenant given by domain. Entra answers discovery at the domain
+ * authority (`<login>/contoso.onmicrosoft.com/v2.0`) but names the GUID issuer
+ * (`<login>/<tenant-guid>/v2.0`), which is what ID tokens carry: read it from there, check that
+ * it is that tenant's issuer on the same login host, and discover and validate against it.
+ * Throws GateError: ERR_SOURCE_UNAVAILABLE when Entra cannot be asked, ERR_SOURCE_CONFIG when
+ * the domain is not a tenant's (Entra answers 400 AADSTS90002) or the answer is not of that shape.
+ */
+export async function resolveEntraIssuer(
+  e: Pick<EntraConfig, 'tenantId' | 'loginUrl'>,
+  fetchFn: typeof fetch,
+  timeoutMs: number,
+): Promise<{ issuer: string; tenantId: string }> {
+  const login = e.loginUrl.replace(/\/+$/, '');
+  const url = `${login}/${encodeURIComponent(e.tenantId)}/v2.0/.well-known/openid-configuration`;
+  let res: Response;
+  try {
+    res = await fetchFn(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    throw new GateError('ERR_SOURCE_UNAVAILABLE', `Entra discovery for tenant ${e.tenantId} (${url}) failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+  if (res.status >= 500) throw new GateError('ERR_SOURCE_UNAVAILABLE', `Entra discovery for tenant ${e.tenantId} answered HTTP ${res.status}`);
+  const body = (await res.json().catch(() => undefined)) as { issuer?: unknown; error_description?: unknown } | undefined;
+  if (res.status !== 200) {
+    const why = typeof body?.error_description === 'string' ? `: ${body.error_description.split(/\r?\n| Trace ID/)[0]}` : '';
+    throw new GateError(
+      'ERR_SOURCE_CONFIG',
+      `Entra does not know the tenant "${e.tenantId}" (HTTP ${res.status}${why}); set entra.tenantId to your tenant id (Overview page of Microsoft Entra ID) or one of its verified domains`,
+    );
+  }
+  const issuer = typeof body?.issuer === 'string' ? body.issuer : '';
+  const prefix = `${login}/`;
+  const guid = issuer.startsWith(prefix) && issuer.endsWith('/v2.0') ? issuer.slice(prefix.length, -'/v2.0'.length) : '';
+  if (!GUID_RE.test(guid)) {
+    throw new GateError('ERR_SOURCE_CONFIG', `Entra discovery for tenant "${e.tenantId}" names the issuer "${issuer}", not a tenant issuer of the form ${login}/<tenant-id>/v2.0`);
+  }
+  return { issuer, tenantId: guid.toLowerCase() };
+}
+
 /** True when the token says its groups claim is incomplete (Microsoft's "groups overage"). */
 export function hasGroupsOverage(claims: Record<string, unknown>): boolean {
   if (claims.hasgroups === true || claims.hasgroups === 'true') return true;
@@ -86,7 +145,7 @@ export function hasGroupsOverage(claims: Record<string, unknown>): boolean {
 
 export async function resolveEntraGroups(opts: ResolveEntraGroupsOptions): Promise<EntraGroups> {
   const { claims, cfg } = opts;
-  checkTenant(claims, cfg);
+  checkTenant(claims, cfg, opts.tenantId);
   const appRoles = stringList(claims.roles, 'roles');
   const overage = hasGroupsOverage(claims);
   const warnings: string[] = [];
@@ -181,11 +240,12 @@ function namesWithheld(): string {
   return 'Microsoft Graph released no group display names; grant the delegated permission GroupMember.Read.All (and admin consent) for resolveGroupNames';
 }
 
-function checkTenant(claims: Record<string, unknown>, cfg: EntraConfig): void {
+function checkTenant(claims: Record<string, unknown>, cfg: EntraConfig, resolvedTenantId?: string): void {
   // openid-client already binds the issuer (which holds the tenant); this catches a tenant-
   // independent issuer configured by hand ("organizations", "common") letting other tenants in.
-  if (!GUID_RE.test(cfg.tenantId)) return;
-  if (typeof claims.tid === 'string' && claims.tid.toLowerCase() !== cfg.tenantId.toLowerCase()) {
+  const tenant = GUID_RE.test(cfg.tenantId) ? cfg.tenantId : resolvedTenantId;
+  if (!tenant) return;
+  if (typeof claims.tid === 'string' && claims.tid.toLowerCase() !== tenant.toLowerCase()) {
     throw new GateError('ERR_AUTH_FAILED', `the ID token is from tenant ${claims.tid}, not the configured ${cfg.tenantId}`, {
       detail: { claim: 'tid' },
     });
@@ -217,9 +277,10 @@ export async function enrichEntraClaims(input: EnrichInput): Promise<Attributes>
     timeoutMs: cfg.timeout,
   };
   if (input.signal) opts.signal = input.signal;
+  if (input.tenantId) opts.tenantId = input.tenantId;
   if (deps.now) opts.now = deps.now;
   const result = await resolveEntraGroups(opts);
-  for (const w of result.warnings) deps.logger.warn({ source: cfg.id }, w);
-  deps.logger.debug({ source: cfg.id, groupSource: result.source, groups: result.groups.length, appRoles: result.appRoles.length }, 'entra groups resolved');
+  for (const w of result.warnings) deps.logger.warn({}, w);
+  deps.logger.debug({ groupSource: result.source, groups: result.groups.length, appRoles: result.appRoles.length }, 'entra groups resolved');
   return applyEntraGroups(claims, result);
 }

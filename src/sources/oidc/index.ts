@@ -1,44 +1,56 @@
 // OpenID Connect source on openid-client v6: discovery, authorization code flow with PKCE
-// S256 + state + nonce, ID token validation, userinfo merge, refresh, RP-initiated logout.
+// S256 + state + nonce, ID token validation (claims by openid-client, signature by id-token.ts),
+// userinfo merge, refresh, RP-initiated logout.
 import * as oidc from 'openid-client';
 import { firstString, getPath, valueStrings } from '../../attributes.js';
 import { GateError } from '../../errors.js';
 import type { AttributeValue, Attributes, Identity } from '../../types.js';
 import type { RedirectSource, SignInResult, SourceContext, SourceDeps, SourceState } from '../source.js';
 import type { ResolvedOidcConfig } from './config.js';
+import { type Discovered, discover } from './discovery.js';
 import { enrichClaims } from './enrich.js';
+import { describe, wrap } from './errors.js';
 
 interface OidcState extends SourceState {
   idToken?: string;
   refreshToken?: string;
   accessToken?: string;
   claims: Attributes;
+  /**
+   * False when the provider issued no refresh token: the gateway must not call refresh() for
+   * this session, which then lives to its idle/absolute lifetime (see canRefresh).
+   */
+  refreshable: boolean;
+}
+
+/**
+ * Whether refresh() can work for a session's source state. An OIDC session without a refresh
+ * token (authentik/Okta without offline_access) cannot be refreshed, and asking would only
+ * end it; such a session applies group changes at the next sign-in.
+ */
+export function canRefresh(state: SourceState): boolean {
+  // The token itself decides (sessions stored before `refreshable` existed have none of it).
+  return typeof state.refreshToken === 'string' && state.refreshable !== false;
 }
 
 export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): RedirectSource {
-  let configPromise: Promise<oidc.Configuration> | undefined;
+  let configPromise: Promise<Discovered> | undefined;
   let resolved: oidc.Configuration | undefined;
 
   // Discovery is lazy and retried after a failure, so the gateway starts while the IdP is down.
-  const configuration = (): Promise<oidc.Configuration> => {
+  const configuration = (): Promise<Discovered> => {
     configPromise ??= (async () => {
-      const options: oidc.DiscoveryRequestOptions = {};
-      if (cfg.insecureAllowHttpIssuer) options.execute = [oidc.allowInsecureRequests];
-      if (deps.fetch) options[oidc.customFetch] = deps.fetch as oidc.CustomFetch;
-      const metadata: Partial<oidc.ClientMetadata> = {};
-      if (cfg.clientSecret) metadata.client_secret = cfg.clientSecret;
-      const auth = cfg.clientSecret ? oidc.ClientSecretBasic(cfg.clientSecret) : oidc.None();
       try {
-        const c = await oidc.discovery(new URL(cfg.issuer), cfg.clientId, metadata, auth, { ...options, timeout: cfg.timeout / 1000 });
-        c.timeout = cfg.timeout / 1000;
-        resolved = c;
-        return c;
+        const d = await discover(cfg, deps);
+        resolved = d.c;
+        return d;
       } catch (err) {
         configPromise = undefined;
-        throw new GateError('ERR_SOURCE_UNAVAILABLE', `OIDC discovery for ${cfg.issuer} failed: ${describe(err)}`, {
-          cause: err,
-          detail: { source: cfg.id },
-        });
+        if (err instanceof GateError) {
+          const detail = { ...err.detail, source: cfg.id };
+          throw new GateError(err.code, err.message, { cause: err.cause ?? err, detail });
+        }
+        throw new GateError('ERR_SOURCE_UNAVAILABLE', `OIDC discovery for ${cfg.issuer} failed: ${describe(err)}`, { cause: err, detail: { source: cfg.id } });
       }
     })();
     return configPromise;
@@ -74,12 +86,20 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
 
   // Claims from the ID token, overlaid with userinfo (same subject), then provider enrichment.
   const buildResult = async (
-    c: oidc.Configuration,
+    d: Discovered,
     tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
     previous: OidcState | undefined,
     signal?: AbortSignal,
   ): Promise<SignInResult> => {
+    const { c } = d;
+    // openid-client checked iss, aud, exp, nonce and auth_time; the signature is ours to check,
+    // for the ID token of a refresh as much as for the one of the sign-in.
+    if (tokens.id_token) await d.verifyIdToken(tokens.id_token);
     const idClaims = tokens.claims() as Attributes | undefined;
+    if (previous && idClaims && firstString(idClaims.sub) !== firstString(previous.claims.sub)) {
+      // OIDC Core 12.2: a refreshed ID token must name the same subject.
+      throw new GateError('ERR_AUTH_FAILED', 'the refreshed ID token names a different subject than the sign-in', { detail: { claim: 'sub' } });
+    }
     let claims: Attributes = { ...(idClaims ?? previous?.claims ?? {}) };
     const sub = firstString(claims.sub);
     if (!sub) throw new GateError('ERR_AUTH_FAILED', 'the token response carries no ID token subject');
@@ -93,12 +113,13 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
     }
     const input = { cfg, claims, accessToken: tokens.access_token, deps } as Parameters<typeof enrichClaims>[0];
     if (signal) input.signal = signal;
+    if (d.tenantId) input.tenantId = d.tenantId;
     claims = await enrichClaims(input);
     const identity = identityFromAttributes(claims);
-    const state: OidcState = { claims: stripTokenNoise(claims) };
+    const refreshToken = tokens.refresh_token ?? previous?.refreshToken;
+    const state: OidcState = { claims: stripTokenNoise(claims), refreshable: refreshToken !== undefined };
     const idToken = tokens.id_token ?? previous?.idToken;
     if (idToken) state.idToken = idToken;
-    const refreshToken = tokens.refresh_token ?? previous?.refreshToken;
     if (refreshToken) state.refreshToken = refreshToken;
     state.accessToken = tokens.access_token;
     return { identity: { ...identity, attributes: state.claims }, state };
@@ -112,7 +133,7 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
     identityFromAttributes,
 
     async beginSignIn(redirectUri, opts = {}) {
-      const c = await configuration();
+      const { c } = await configuration();
       const codeVerifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();
@@ -124,39 +145,48 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
         state,
         nonce,
         ...(opts.forceLogin ? { prompt: 'login' } : {}),
+        ...(cfg.acrValues ? { acr_values: cfg.acrValues.join(' ') } : {}),
+        ...(cfg.maxAge !== undefined ? { max_age: String(Math.ceil(cfg.maxAge / 1000)) } : {}),
       });
       return { authorizationUrl: url.href, pending: { codeVerifier, state, nonce } };
     },
 
     async completeSignIn(callbackUrl, pending, _redirectUri, ctx: SourceContext) {
-      const c = await configuration();
+      const d = await configuration();
       let tokens;
       try {
-        tokens = await oidc.authorizationCodeGrant(c, callbackUrl, {
+        const checks: oidc.AuthorizationCodeGrantChecks = {
           pkceCodeVerifier: String(pending.codeVerifier),
           expectedState: String(pending.state),
           expectedNonce: String(pending.nonce),
           idTokenExpected: true,
-        });
+        };
+        // With max_age sent, auth_time must be present and recent enough (OIDC Core 3.1.2.1).
+        if (cfg.maxAge !== undefined) checks.maxAge = Math.ceil(cfg.maxAge / 1000);
+        tokens = await oidc.authorizationCodeGrant(d.c, callbackUrl, checks);
       } catch (err) {
         throw wrap(err, 'sign-in response rejected');
       }
-      return buildResult(c, tokens, undefined, ctx.signal);
+      return buildResult(d, tokens, undefined, ctx.signal);
     },
+
+    refreshInterval: cfg.refreshInterval,
+    // Providers issue refresh tokens only when asked right (authentik and Okta: offline_access).
+    canRefresh,
 
     async refresh(raw, ctx) {
       const prev = raw as OidcState;
       if (!prev.refreshToken) {
         throw new GateError('ERR_AUTH_REJECTED', 'the identity provider issued no refresh token; sign in again', { detail: { source: cfg.id } });
       }
-      const c = await configuration();
+      const d = await configuration();
       let tokens;
       try {
-        tokens = await oidc.refreshTokenGrant(c, prev.refreshToken);
+        tokens = await oidc.refreshTokenGrant(d.c, prev.refreshToken);
       } catch (err) {
         throw wrap(err, 'refresh failed');
       }
-      return buildResult(c, tokens, prev, ctx.signal);
+      return buildResult(d, tokens, prev, ctx.signal);
     },
 
     endSessionUrl(raw, postLogoutRedirectUri) {
@@ -173,37 +203,15 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
   return source;
 }
 
-/** Claims we keep in the session: drop JWT plumbing that only makes traces noisy. */
+/**
+ * Claims we keep in the session: drop JWT plumbing that only makes traces noisy. `acr` and
+ * `amr` stay: they say how the user authenticated, and policy rules may require MFA by them.
+ */
 function stripTokenNoise(claims: Attributes): Attributes {
   const out: Attributes = {};
   for (const [k, v] of Object.entries(claims)) {
-    if (['at_hash', 'c_hash', 'nonce', 'auth_time', 'iat', 'exp', 'nbf', 'jti', 'sid', 'azp', 'acr', 'amr'].includes(k)) continue;
+    if (['at_hash', 'c_hash', 'nonce', 'auth_time', 'iat', 'exp', 'nbf', 'jti', 'sid', 'azp'].includes(k)) continue;
     out[k] = v as AttributeValue;
   }
   return out;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof oidc.ResponseBodyError) return `${err.error}${err.error_description ? `: ${err.error_description}` : ''}`;
-  if (err instanceof oidc.AuthorizationResponseError) return `${err.error}${err.error_description ? `: ${err.error_description}` : ''}`;
-  if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
-    return `${err.message}${cause}`;
-  }
-  return String(err);
-}
-
-function wrap(err: unknown, what: string): GateError {
-  if (err instanceof GateError) return err;
-  if (err instanceof oidc.ResponseBodyError && err.error === 'invalid_grant') {
-    return new GateError('ERR_AUTH_REJECTED', `${what}: the identity provider revoked the grant (${describe(err)})`, { cause: err });
-  }
-  if (err instanceof oidc.AuthorizationResponseError) {
-    return new GateError('ERR_AUTH_REJECTED', `${what}: ${describe(err)}`, { cause: err });
-  }
-  const e = err as { code?: string; name?: string };
-  if (e?.name === 'TypeError' || e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.code === 'OAUTH_TIMEOUT') {
-    return new GateError('ERR_SOURCE_UNAVAILABLE', `${what}: ${describe(err)}`, { cause: err });
-  }
-  return new GateError('ERR_AUTH_FAILED', `${what}: ${describe(err)}`, { cause: err });
 }

@@ -25,6 +25,7 @@ const TERMINATE_CAUSE: Record<SessionEndCause, number> = {
   expired: 5, // Session-Timeout
   revoked: 6, // Admin-Reset
   denied: 10, // NAS-Request: the gateway's policy ended it
+  stale: 10, // NAS-Request: the gateway could not re-check the user for too long
 };
 
 function str(type: number, value: string): RawAttribute {
@@ -48,7 +49,7 @@ export function accountingSessionId(sessionId: string): string {
 }
 
 export function createRadiusSource(config: RadiusSourceConfig, deps: SourceDeps): PasswordSource {
-  const logger = deps.logger.child({ source: config.id, kind: 'radius' });
+  const logger = deps.logger.child({ kind: 'radius' });
   const now = deps.now ?? Date.now;
   const secret = Buffer.from(config.secret, 'utf8');
   const dictionary = new Dictionary(config.dictionary);

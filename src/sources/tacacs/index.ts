@@ -10,7 +10,7 @@ export type { TacacsSourceConfig, TacacsSourceInput } from './config.js';
 export { tacacsSourceSchema } from './config.js';
 
 export function createTacacsSource(config: TacacsSourceConfig, deps: SourceDeps): PasswordSource {
-  const logger = deps.logger.child({ source: config.id, kind: 'tacacs' });
+  const logger = deps.logger.child({ kind: 'tacacs' });
   const client = new TacacsClient(config, logger, deps.now ?? Date.now);
   const identityOptions: IdentityOptions = {
     id: config.id,

@@ -1,21 +1,8 @@
 // Config of a trusted upstream proxy source (Pomerium, authentik outpost, oauth2-proxy): which
 // peers may assert identity, how their assertion is verified, and which claims/headers map where.
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { trustedBlockSchema } from '../../config/address.js';
 import { duration, httpUrl, sourceBase } from '../../config/common.js';
-
-/** An address or CIDR block, IPv4 or IPv6, parsed once so the BlockList is built at start-up. */
-export const cidrSchema = z.string().transform((s, ctx) => {
-  const [addr = '', bits, ...rest] = s.trim().split('/');
-  const family = isIP(addr);
-  const max = family === 4 ? 32 : 128;
-  const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
-  if (family === 0 || rest.length > 0 || !(prefix >= 0 && prefix <= max)) {
-    ctx.addIssue({ code: 'custom', message: `"${s}" is not an IP address or CIDR block such as 10.0.0.0/8 or fd00::/8` });
-    return z.NEVER;
-  }
-  return { address: addr, prefix, family: family === 4 ? ('ipv4' as const) : ('ipv6' as const) };
-});
 
 /** Header names as HTTP sends them; stored lower-case because node lower-cases incoming names. */
 const headerName = z
@@ -78,7 +65,7 @@ export const upstreamSourceSchema = z
      * TCP peers (the proxy itself) whose assertions are believed. Compared with the socket's
      * address, never with X-Forwarded-For, which any client can write.
      */
-    trustedAddresses: z.array(cidrSchema).min(1, 'list the proxy addresses; an empty list would trust nobody'),
+    trustedAddresses: z.array(trustedBlockSchema).min(1, 'list the proxy addresses; an empty list would trust nobody'),
     jwt: jwtSchema.optional(),
     authentik: z.strictObject({ url: httpUrl, slug: z.string().regex(/^[A-Za-z0-9_-]+$/, 'an authentik application slug') }).optional(),
     headers: headerNamesSchema.optional(),
@@ -128,9 +115,6 @@ export const upstreamSourceSchema = z
     }
     if (c.mode === 'headers' && c.jwt) {
       ctx.addIssue({ code: 'custom', path: ['jwt'], message: 'mode "headers" reads plain headers; use mode "pomerium" or "authentik" for signed assertions' });
-    }
-    for (const [i, a] of c.trustedAddresses.entries()) {
-      if (a.prefix === 0) ctx.addIssue({ code: 'custom', path: ['trustedAddresses', i], message: 'a /0 block trusts every address on the internet' });
     }
   });
 

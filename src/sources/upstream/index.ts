@@ -44,6 +44,7 @@ export function createUpstreamSource(cfg: UpstreamSourceConfig, deps: SourceDeps
     kind: 'upstream',
     flow: 'proxy',
     displayName: cfg.displayName ?? DISPLAY_NAMES[cfg.mode],
+    ...(cfg.signOutUrl ? { signOutUrl: cfg.signOutUrl } : {}),
 
     identityFromAttributes: (attrs) => identityFromAttributes(cfg.id, mapping, attrs),
 

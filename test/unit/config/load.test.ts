@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { parseConfigText } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
 
@@ -23,6 +23,17 @@ policy:
       groups: [admins]
       superuser: true
 `;
+
+// Temporary folders are removed when the file's tests end.
+const made: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'netbox-gate-load-'));
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}) {
   try {
@@ -44,7 +55,7 @@ describe('config loading', () => {
   });
 
   it('reads ${file:} secrets relative to the config and trims one newline', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nbg-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'secret.txt'), 'from-file\n');
     const cfg = parseConfigText(GOOD.replace('${env:CLIENT_SECRET}', '${file:secret.txt}'), join(dir, 'c.yaml'), {});
     assert.equal((cfg.sources[0] as { clientSecret?: string }).clientSecret, 'from-file');
@@ -91,7 +102,7 @@ describe('config loading', () => {
 describe('netbox-gate check (CLI)', () => {
   const bin = join(process.cwd(), 'bin', 'netbox-gate.js');
   it('exits 0 for a valid file and non-zero with path: message (file:line) for a broken one', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nbg-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'ok.yaml'), GOOD);
     const ok = spawnSync(process.execPath, [bin, 'check', '--config', join(dir, 'ok.yaml')], { env: { ...process.env, CLIENT_SECRET: 'x' }, encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr);

@@ -4,6 +4,10 @@ import { safeReturnPath } from '../../../src/gateway/redirect.js';
 
 describe('safeReturnPath', () => {
   const P = '/.netbox-gate';
+  it('returns the resolved path, dot segments removed', () => {
+    assert.equal(safeReturnPath('/dcim/../ipam/prefixes/', P), '/ipam/prefixes/');
+    assert.equal(safeReturnPath('/a%2Fb', P), '/a%2Fb');
+  });
   it('keeps same-origin paths with query and fragment', () => {
     assert.equal(safeReturnPath('/dcim/sites/?q=a#x', P), '/dcim/sites/?q=a#x');
     assert.equal(safeReturnPath('/', P), '/');
@@ -27,6 +31,15 @@ describe('safeReturnPath', () => {
     'evil.example',
     '/.netbox-gate/logout',
     '',
+    // Dot segments that the browser resolves into a network-path reference ("//evil.example").
+    '/..//evil.example',
+    '/x/..//evil.example',
+    '/.%2e/%2e%2e//evil.example',
+    '/x/%2e%2e//evil.example',
+    '/./..//evil.example',
+    '/x/..%2f/evil.example',
+    '/x/../.netbox-gate/logout',
+    '/.NETBOX-GATE/logout',
   ];
   for (const a of attacks) {
     it(`refuses ${JSON.stringify(a)}`, () => {

@@ -88,7 +88,7 @@ describe('resolveEntraGroups', () => {
     assert.equal(r.source, 'graph');
     assert.equal(r.groups.length, 2500);
     assert.deepEqual(new Set(r.groups), expected);
-    assert.equal(st.graphRequests.length, 3, '999 + 999 + 502');
+    assert.equal(st.graphRequests.length, 3, 'pages of at most 999 (999 + 992 + 509)');
     assert.ok(st.graphRequests.slice(1).every((q) => q.includes('%24skiptoken=') || q.includes('$skiptoken=')));
 
     const cut = await rejectsWith(

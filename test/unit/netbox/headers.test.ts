@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileHeaderPlan } from '../../../src/gateway/headers.js';
+import { compileHeaderPlan } from '../../../src/netbox/headers.js';
 import { netboxSchema } from '../../../src/config/schema.js';
 import type { Decision } from '../../../src/types.js';
 

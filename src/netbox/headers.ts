@@ -3,6 +3,7 @@
 // identity header variant are stripped on every request before anything is injected.
 import type { GateConfig } from '../config/load.js';
 import type { Decision } from '../types.js';
+import { hasStaffFlag } from './version.js';
 
 /** Django turns `X-A-B` and `X_A_B` into the same META key, so compare in this form. */
 export function normalizeHeaderName(name: string): string {
@@ -55,7 +56,7 @@ export function headerSafe(value: string): string | undefined {
 export function compileHeaderPlan(cfg: Pick<GateConfig, 'netbox'>): HeaderPlan {
   const h = cfg.netbox.headers;
   const strip = new Set([...ALWAYS_STRIPPED, ...Object.values(h).map(normalizeHeaderName)]);
-  const staffApplies = Number(cfg.netbox.version.split('.')[0]) * 100 + Number(cfg.netbox.version.split('.')[1]) < 405;
+  const staffApplies = hasStaffFlag(cfg.netbox.version);
   const sep = cfg.netbox.groupSeparator;
 
   const groupsValue = (d: Decision): string => {

@@ -1,0 +1,141 @@
+// The request pipeline, in the order a request meets it:
+//   1. the request target is checked; the gateway's own pages are served under the prefix;
+//   2. NetBox API tokens pass untouched (no identity headers ever);
+//   3. a trusted upstream proxy's identity assertion is verified;
+//   4. the gateway session is brought up to date (expiry, refresh, re-decision);
+//   5. NetBox's logout path signs out; a proxy-asserted user without a session is admitted;
+//   6. no session: sign-in page (browsers) or 401 (API clients);
+//   7. NetBox's login path sends a signed-in user on; everything else goes to NetBox with
+//      the identity headers, and NetBox refusing that user gets a clear page.
+import type http from 'node:http';
+import { decisionFingerprint } from '../policy/evaluate.js';
+import { admit } from './admission.js';
+import { clientOf } from './client.js';
+import { gatewayCookieNames, type GatewayContext } from './context.js';
+import { clearCookie, getCookie, serializeCookie } from './cookies.js';
+import { proxyRequest, UpstreamError } from './proxy.js';
+import { safeReturnPath } from './redirect.js';
+import { redirect, sendJson, sendOutcome, wantsHtml } from './respond.js';
+import type { createRoutes } from './routes.js';
+import type { Client, GateSession, ProxyAssertion, SessionState } from './sessions.js';
+import type { createSignIn } from './signin.js';
+
+export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof createRoutes>, signIn: ReturnType<typeof createSignIn>) {
+  const { logger } = ctx;
+
+  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, client: Client, session?: { id: string; s: GateSession }, setCookies: string[] = []): Promise<unknown> => {
+    const rt = ctx.rt();
+    try {
+      const r = await proxyRequest(req, res, {
+        target: rt.target,
+        publicUrl: rt.publicUrl,
+        isIdentityHeader: rt.headers.isIdentityHeader,
+        inject: session ? rt.headers.identityHeaders(session.s.decision) : [],
+        client,
+        dropCookies: rt.dropCookies,
+        sessionCookieName: rt.cfg.netbox.sessionCookie,
+        sessionCookieValue: session?.s.netboxSession,
+        setCookies,
+        ...(session ? { refusedAt: rt.cfg.netbox.loginPath } : {}),
+        onSessionCookie: (value) => {
+          if (!session) return;
+          if (value) {
+            session.s.netboxSession = value;
+            session.s.netboxFingerprint = decisionFingerprint(session.s.decision);
+          } else delete session.s.netboxSession;
+          ctx.sessions.saveSession(session.id, session.s).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'session store write failed'));
+        },
+      });
+      if (r === 'refused' && session) {
+        // NetBox sent the user we vouched for to its login page: the account is inactive there.
+        // Passing that on would loop (the gateway sends signed-in users straight back).
+        logger.warn(
+          { audit: 'netbox_refused', source: session.s.sourceId, user: session.s.decision.username, session: session.s.logId },
+          'NetBox refused the signed-in user (inactive in NetBox, or NetBox is not set up for remote authentication: see netbox-gate netbox-config)',
+        );
+        return sendOutcome(req, res, { kind: 'netbox_refused', username: session.s.decision.username }, {
+          cookies: setCookies,
+          link: { href: `${rt.cfg.server.pathPrefix}/logout`, text: 'Sign out' },
+        });
+      }
+    } catch (err) {
+      const e = err as UpstreamError;
+      logger.error({ method: req.method, path: req.url, err: e.message, user: session?.s.identity.username }, 'NetBox request failed');
+      if (res.headersSent || e.responseStarted) return res.destroy();
+      return sendOutcome(req, res, { kind: 'netbox_unavailable' });
+    }
+  };
+
+  /** The first trusted proxy source that asserts an identity for this request, if any. */
+  const assertedIdentity = async (req: http.IncomingMessage, res: http.ServerResponse, client: Client): Promise<ProxyAssertion | undefined | 'answered'> => {
+    for (const src of ctx.rt().sources.values()) {
+      if (src.flow !== 'proxy') continue;
+      try {
+        const r = await src.identify({ remoteAddress: req.socket.remoteAddress ?? '', headers: req.headers }, { clientIp: client.ip });
+        if (r) return { source: src, result: r };
+      } catch (err) {
+        logger.warn({ source: src.id, err: (err as Error).message }, 'upstream identity could not be checked');
+        sendOutcome(req, res, { kind: 'proxy_unverifiable', source: src.displayName });
+        return 'answered';
+      }
+    }
+    return undefined;
+  };
+
+  return async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {
+    const rt = ctx.rt();
+    const client = clientOf(rt, req);
+    let url: URL;
+    try {
+      if (!(req.url ?? '').startsWith('/')) throw new Error('absolute-form request target');
+      url = new URL(req.url ?? '/', rt.publicUrl);
+    } catch {
+      return sendJson(res, 400, { detail: 'Bad request target' });
+    }
+    const prefix = rt.cfg.server.pathPrefix;
+    const pathname = url.pathname;
+    if (pathname === prefix || pathname.startsWith(prefix + '/')) return routes.handle(req, res, url, client);
+
+    // 2. NetBox API tokens pass untouched: no gateway sign-in, no identity headers (NetBox would
+    // log the header user into a session and drop the token identity, and fail CSRF on writes).
+    if (/^(Token|Bearer)\s+\S/i.test(req.headers.authorization ?? '')) return proxy(req, res, client);
+
+    // 3. Trusted upstream proxies.
+    const asserted = await assertedIdentity(req, res, client);
+    if (asserted === 'answered') return;
+
+    // 4. The gateway session.
+    const cookieName = gatewayCookieNames(rt.cfg.sessions.cookieName).session;
+    let id = getCookie(req.headers.cookie, cookieName);
+    let state: SessionState = { ended: 'none' };
+    if (id) state = await ctx.sessions.currentSession(id, client, asserted);
+
+    // 5. Sign-out through NetBox's own logout link; admission of a proxy-asserted user.
+    if (pathname === rt.cfg.netbox.logoutPath) return routes.signOut(req, res);
+    const cookieOpts = { secure: rt.secureCookies };
+    const setCookies: string[] = [];
+    if (!state.s && asserted) {
+      const d = admit(rt, logger, 'sign_in', asserted.result.identity, { clientIp: client.ip });
+      if (!d.allowed) return sendOutcome(req, res, { kind: 'denied', decision: d }, { link: { href: `${prefix}/login?switch=1`, text: 'Sign in as someone else' } });
+      const started = await ctx.sessions.startSession(asserted.result, asserted.source, d, client);
+      id = started.id;
+      state = { s: started.session };
+      setCookies.push(serializeCookie(cookieName, id, { ...cookieOpts, maxAgeSeconds: Math.floor(rt.cfg.sessions.absoluteTimeout / 1000) }));
+    }
+
+    // 6. Not signed in.
+    if (!state.s) {
+      const cookies = id ? [clearCookie(cookieName, cookieOpts)] : [];
+      const next = pathname === rt.cfg.netbox.loginPath ? safeReturnPath(url.searchParams.get('next'), prefix) : safeReturnPath(url.pathname + url.search, prefix);
+      if (state.ended === 'denied' || state.ended === 'stale') {
+        return sendOutcome(req, res, { kind: 'session_ended', cause: state.ended }, { cookies, link: { href: signIn.loginUrl(next), text: 'Sign in' } });
+      }
+      if (wantsHtml(req)) return redirect(res, signIn.loginUrl(next), cookies);
+      return sendJson(res, 401, { detail: 'Authentication required: sign in through the gateway or send a NetBox API token.' }, cookies.length ? { 'Set-Cookie': cookies } : {});
+    }
+
+    // 7. Signed in.
+    if (pathname === rt.cfg.netbox.loginPath && wantsHtml(req)) return redirect(res, safeReturnPath(url.searchParams.get('next'), prefix), setCookies);
+    return proxy(req, res, client, { id: id!, s: state.s }, setCookies);
+  };
+}

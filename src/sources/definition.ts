@@ -1,0 +1,31 @@
+// What a source kind brings to the rest of the program: its config schema, how a parsed entry is
+// resolved (presets, defaults), the checks that span its fields, start-up notices and its factory.
+// Each folder's kind.ts exports one; registry.ts lists them; config/ and factory.ts derive from it.
+import type { z } from 'zod';
+import type { Source, SourceDeps } from './source.js';
+
+/** A problem or notice about one source entry; `path` is relative to the entry ("issuer", "jwt.audience"). */
+export interface SourceIssue {
+  path: string;
+  message: string;
+}
+
+export interface SourceKindDefinition<K extends string, S extends z.ZodType<{ kind: K; id: string }>, R extends { kind: K; id: string } = z.output<S>> {
+  readonly kind: K;
+  /** The entry's schema; its `kind` field is the literal K. */
+  readonly schema: S;
+  /** Fills what the entry leaves out (presets); no config when the entry cannot be resolved. */
+  resolve?(parsed: z.output<S>): { config?: R; issues: SourceIssue[] };
+  /** Checks on the resolved entry that a schema cannot express (they need the preset applied). */
+  check?(resolved: R): SourceIssue[];
+  /** Warnings that do not stop the config from loading; `check` prints them, `serve` logs them once. */
+  notices?(resolved: R): SourceIssue[];
+  create(resolved: R, deps: SourceDeps): Source;
+}
+
+/** Identity function that lets TypeScript infer K, S and R from the object literal. */
+export function defineSourceKind<K extends string, S extends z.ZodType<{ kind: K; id: string }>, R extends { kind: K; id: string } = z.output<S>>(
+  def: SourceKindDefinition<K, S, R>,
+): SourceKindDefinition<K, S, R> {
+  return def;
+}

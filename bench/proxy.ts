@@ -3,12 +3,10 @@
 // filtering and streaming). Prints requests/s for both and the ratio, plus the gateway's RSS.
 // Run: npx tsc -p tsconfig.json && node build/bench/proxy.js [requests] [concurrency]
 import http from 'node:http';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../test/support/gateway.js';
-import { freePort } from '../test/support/ports.js';
+import { cliPath, freePort, spawnOwned, waitUntilOk } from './support.js';
 
 const total = Number(process.argv[2] ?? 20_000);
 const concurrency = Number(process.argv[3] ?? 32);
@@ -18,7 +16,7 @@ const http = require('node:http');
 const body = Buffer.alloc(2048, 0x61);
 const s = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length }); res.end(body); }); });
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
-const upstream = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
+const upstream = spawnOwned(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
 const upPort = await new Promise<number>((r) => upstream.stdout!.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
 const upUrl = `http://127.0.0.1:${upPort}`;
 
@@ -32,12 +30,13 @@ const s = http.createServer((req, res) => {
   req.pipe(up);
 });
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
-const naive = spawn(process.execPath, ['-e', NAIVE], { stdio: ['ignore', 'pipe', 'inherit'] });
+const naive = spawnOwned(process.execPath, ['-e', NAIVE], { stdio: ['ignore', 'pipe', 'inherit'] });
 const naivePort = await new Promise<number>((r) => naive.stdout!.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
 const naiveUrl = `http://127.0.0.1:${naivePort}`;
 
 const gwPort = await freePort();
-const dir = mkdtempSync(join(tmpdir(), 'nbg-bench-'));
+const dir = mkdtempSync(join(tmpdir(), 'netbox-gate-bench-'));
+process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(
   join(dir, 'bench.yaml'),
   `server:
@@ -57,15 +56,10 @@ policy:
   rules: [{ name: all }]
 `,
 );
-const gateway = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), join(repoRoot(), 'bin', 'netbox-gate.js'), 'serve', '--config', join(dir, 'bench.yaml')], { stdio: ['ignore', 'pipe', 'inherit'] });
-for (let i = 0; i < 100; i++) {
-  try {
-    if ((await fetch(`http://127.0.0.1:${gwPort}/.netbox-gate/health`)).ok) break;
-  } catch {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const cpuProf = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+const gateway = spawnOwned(process.execPath, [...cpuProf, cliPath(), 'serve', '--config', join(dir, 'bench.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
 const gwUrl = `http://127.0.0.1:${gwPort}`;
+await waitUntilOk(`${gwUrl}/.netbox-gate/health`);
 
 async function load(base: string): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });

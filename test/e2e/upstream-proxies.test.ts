@@ -1,20 +1,16 @@
 // End to end with an upstream proxy asserting identity, against one real NetBox 4.7: Chromium ->
 // the real oauth2-proxy (demo IdP) -> netbox-gate -> NetBox, and Pomerium-style signed assertions.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { Browser } from 'playwright-core';
 import { startDemoIdp, type DemoIdp } from '../../demo/idp.js';
 import { launchBrowser } from '../support/browser.js';
-import { repoRoot, startGateway, type RunningGateway } from '../support/gateway.js';
-import { startNetbox, type NetboxInstance } from '../support/netbox.js';
+import { startGateway, startNetboxForGateway, type RunningGateway } from '../support/gateway.js';
+import type { NetboxInstance } from '../support/netbox.js';
 import { startOAuth2Proxy, type OAuth2Proxy } from '../support/oauth2-proxy.js';
 import { freePort } from '../support/ports.js';
 
@@ -124,10 +120,7 @@ describe('oauth2-proxy and Pomerium-style proxies in front of netbox-gate and a 
     netboxUrl = `http://127.0.0.1:${nbPort}`;
     // NetBox gets exactly what `netbox-gate netbox-config` prints (the same for both gateways:
     // it depends on the netbox section and the header names, not on the sources).
-    const dir = mkdtempSync(join(tmpdir(), 'nbg-upstream-e2e-'));
-    writeFileSync(join(dir, 'gw.yaml'), oauth2ProxyGatewayConfig({ port: 1, proxyUrl: 'http://127.0.0.1:2', netboxUrl }));
-    const settings = execFileSync(process.execPath, [join(repoRoot(), 'bin', 'netbox-gate.js'), 'netbox-config', '--config', join(dir, 'gw.yaml')], { encoding: 'utf8' });
-    nb = await startNetbox({ remoteAuthPython: settings, port: nbPort });
+    nb = await startNetboxForGateway(oauth2ProxyGatewayConfig({ port: 1, proxyUrl: 'http://127.0.0.1:2', netboxUrl }), {}, nbPort);
     // bob's mapped group may view sites, nothing else.
     const g = await nb.api('POST', '/api/users/groups/', { name: 'Network Engineers' });
     assert.equal(g.status, 201, JSON.stringify(g.body));

@@ -3,17 +3,17 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { freePort } from '../support/ports.js';
+import { tempDirFor } from '../support/temp.js';
 
 const TOKEN = 'Token 0123456789abcdef0123456789abcdef01234567';
 
@@ -165,8 +165,8 @@ describe('gateway proxy path', () => {
     }
   });
 
-  it('serves HTTPS with Secure cookies when the public URL is https', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nbg-tls-'));
+  it('serves HTTPS with Secure cookies when the public URL is https', async (t) => {
+    const dir = await tempDirFor(t, 'netbox-gate-tls-');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
     const tlsGw = await startGateway(
       (p) =>

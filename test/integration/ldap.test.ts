@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { isGateError } from '../../src/errors.js';
 import { silentLogger } from '../../src/types.js';
 import { createLdapSource, ldapSourceSchema, type LdapSourceInput } from '../../src/sources/ldap/index.js';
-import { freePort, PASSWORDS, SERVICE_DN, SERVICE_PW, startSlapd, SUFFIX, type Slapd } from '../support/slapd.js';
+import { freePort } from '../support/ports.js';
+import { PASSWORDS, SERVICE_DN, SERVICE_PW, startSlapd, SUFFIX, type Slapd } from '../support/slapd.js';
 
 const ctx = { clientIp: '127.0.0.1' };
 let slapd: Slapd;

@@ -6,7 +6,8 @@ import { isGateError } from '../../src/errors.js';
 import { radiusSourceSchema, type RadiusSourceInput } from '../../src/sources/radius/config.js';
 import { accountingSessionId, createRadiusSource } from '../../src/sources/radius/index.js';
 import { startFreeRadius, USERS, type FreeRadius } from '../support/freeradius.js';
-import { recordingLogger, startFakeServer } from '../unit/radius/fake-server.js';
+import { startFakeServer } from '../unit/radius/fake-server.js';
+import { recordingLogger } from '../support/logger.js';
 
 let fr: FreeRadius;
 const ctx = { clientIp: '198.51.100.20' };

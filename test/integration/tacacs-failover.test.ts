@@ -6,7 +6,8 @@ import { isGateError } from '../../src/errors.js';
 import { silentLogger } from '../../src/types.js';
 import { createTacacsSource } from '../../src/sources/tacacs/index.js';
 import { tacacsSourceSchema } from '../../src/sources/tacacs/config.js';
-import { refusedAddress, startSilentListener, startTacacsServer, type RunningTacacsServer } from '../support/tacacs.js';
+import { refusedAddress, startSilentListener } from '../support/ports.js';
+import { startTacacsServer, type RunningTacacsServer } from '../support/tacacs.js';
 
 const SECRET = 'failover-secret';
 const ctx = { clientIp: '192.0.2.20' };

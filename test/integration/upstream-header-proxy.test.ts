@@ -11,7 +11,8 @@ import { upstreamSourceSchema } from '../../src/sources/upstream/config.js';
 import { createUpstreamSource } from '../../src/sources/upstream/index.js';
 import type { ProxySource, SignInResult } from '../../src/sources/source.js';
 import { silentLogger } from '../../src/types.js';
-import { freePort, startOAuth2Proxy, type OAuth2Proxy } from '../support/oauth2-proxy.js';
+import { startOAuth2Proxy, type OAuth2Proxy } from '../support/oauth2-proxy.js';
+import { freePort } from '../support/ports.js';
 
 const TIMEOUT = 10_000;
 const CLIENT_ID = 'header-proxy';

@@ -1,11 +1,10 @@
 // A private FreeRADIUS 3 for the RADIUS integration tests: generated minimal config dir (one
 // client with its secret, a users file, detail accounting), on free 127.0.0.1 UDP ports.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { once } from 'node:events';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { outputMatches, startDaemon } from './daemon.js';
+import { freeUdpPort } from './ports.js';
+import { makeTempDir } from './temp.js';
 
 export const RADIUS_SECRET = 'freeradius-test-secret';
 export const USERS = { alice: 'alice-pw', bob: 'bob-pw', carol: 'carol-pw' } as const;
@@ -19,16 +18,6 @@ export interface FreeRadius {
   /** Everything FreeRADIUS printed so far (debug output), for failure messages. */
   output(): string;
   stop(): Promise<void>;
-}
-
-/** A UDP port nobody listens on (bound, then released). */
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  s.bind(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 const USERS_FILE = `alice Cleartext-Password := "${USERS.alice}"
@@ -149,47 +138,37 @@ export interface FreeRadiusOptions {
 
 export async function startFreeRadius(opts: FreeRadiusOptions = {}): Promise<FreeRadius> {
   const secret = opts.secret ?? RADIUS_SECRET;
-  const dir = await mkdtemp(join(tmpdir(), 'netbox-gate-freeradius-'));
-  await Promise.all(['log', 'acct', 'run'].map((d) => mkdir(join(dir, d))));
-  await cp('/etc/freeradius/3.0/mods-config', join(dir, 'mods-config'), { recursive: true });
+  const tmp = await makeTempDir('netbox-gate-freeradius-');
+  const dir = tmp.path;
   const authPort = await freeUdpPort();
   let acctPort = await freeUdpPort();
   while (acctPort === authPort) acctPort = await freeUdpPort();
-  await writeFile(join(dir, 'radiusd.conf'), radiusdConf(dir, authPort, acctPort, secret), { mode: 0o600 });
-  // A blank line keeps an extra entry from being read as more reply items of carol's.
-  const users = opts.extraUsers ? `${USERS_FILE}\n${opts.extraUsers.trim()}\n` : USERS_FILE;
-  await writeFile(join(dir, 'users'), users, { mode: 0o600 });
-
-  let out = '';
-  const child: ChildProcess = spawn('freeradius', ['-X', '-f', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = once(child, 'exit');
-
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('Ready to process requests')) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`FreeRADIUS did not start:\n${out.slice(-4000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await Promise.all(['log', 'acct', 'run'].map((d) => mkdir(join(dir, d))));
+    await cp('/etc/freeradius/3.0/mods-config', join(dir, 'mods-config'), { recursive: true });
+    await writeFile(join(dir, 'radiusd.conf'), radiusdConf(dir, authPort, acctPort, secret), { mode: 0o600 });
+    // A blank line keeps an extra entry from being read as more reply items of carol's.
+    const users = opts.extraUsers ? `${USERS_FILE}\n${opts.extraUsers.trim()}\n` : USERS_FILE;
+    await writeFile(join(dir, 'users'), users, { mode: 0o600 });
+  } catch (err) {
+    await tmp.remove();
+    throw err;
   }
+
+  const daemon = await startDaemon({
+    name: 'FreeRADIUS',
+    cmd: 'freeradius',
+    args: ['-X', '-f', '-d', dir],
+    ready: outputMatches('Ready to process requests'),
+    timeoutMs: 20_000,
+    cleanup: () => tmp.remove(),
+  });
   return {
     authPort,
     acctPort,
     secret,
     detail: () => readFile(join(dir, 'acct', 'detail'), 'utf8').catch(() => ''),
-    output: () => out,
-    stop,
+    output: () => daemon.output(),
+    stop: () => daemon.stop(),
   };
 }

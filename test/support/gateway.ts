@@ -1,17 +1,15 @@
 // Runs the real `netbox-gate serve` as a child process with a config written to a temp dir,
 // so tests exercise the shipped binary, its JSON logs and SIGHUP reloads.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon } from './daemon.js';
 import { startNetbox, type NetboxInstance } from './netbox.js';
 import { freePort } from './ports.js';
+import { cliPath } from './repo.js';
+import { makeTempDir, makeTempDirSync } from './temp.js';
 
-export function repoRoot(): string {
-  // build/test/support/gateway.js -> repo root
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-}
+export { repoRoot } from './repo.js';
 
 export interface RunningGateway {
   url: string;
@@ -27,19 +25,14 @@ export interface RunningGateway {
 /** `makeConfig(port)` returns the YAML; the port is chosen here so publicUrl can use it. */
 export async function startGateway(makeConfig: (port: number) => string, env: NodeJS.ProcessEnv = {}, fixedPort?: number): Promise<RunningGateway> {
   const port = fixedPort ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'netbox-gate-'));
-  const configFile = join(dir, 'netbox-gate.yaml');
+  const dir = await makeTempDir('netbox-gate-gw-');
+  const configFile = join(dir.path, 'netbox-gate.yaml');
   writeFileSync(configFile, makeConfig(port));
-  const child: ChildProcess = spawn(process.execPath, [join(repoRoot(), 'bin', 'netbox-gate.js'), 'serve', '--config', configFile], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
-  let stderr = '';
   let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString('utf8');
+  const onStdout = (chunk: string) => {
+    buf += chunk;
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
@@ -55,15 +48,23 @@ export async function startGateway(makeConfig: (port: number) => string, env: No
         /* not a log line */
       }
     }
+  };
+  const daemon = await startDaemon({
+    name: 'netbox-gate serve',
+    cmd: process.execPath,
+    args: [cliPath(), 'serve', '--config', configFile],
+    env: { ...process.env, ...env },
+    onOutput: (chunk, stream) => stream === 'stdout' && onStdout(chunk),
+    ready: () => logs.some((l) => l.msg === 'netbox-gate listening'),
+    timeoutMs: 15_000,
+    cleanup: () => dir.remove(),
   });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
 
   const waitForLog = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 15_000) => {
     const hit = logs.find(pred);
     if (hit) return Promise.resolve(hit);
     return new Promise<Record<string, unknown>>((resolveP, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for a gateway log line; stderr: ${stderr}`)), timeoutMs);
+      const t = setTimeout(() => reject(new Error(`timed out waiting for a gateway log line; stderr: ${daemon.stderr()}`)), timeoutMs);
       waiters.push({
         pred,
         resolve: (l) => {
@@ -71,14 +72,13 @@ export async function startGateway(makeConfig: (port: number) => string, env: No
           resolveP(l);
         },
       });
-      void exited.then((code) => {
+      void daemon.exited.then(({ code }) => {
         clearTimeout(t);
-        reject(new Error(`gateway exited (${code}): ${stderr}`));
+        reject(new Error(`gateway exited (${code}): ${daemon.stderr()}`));
       });
     });
   };
 
-  await waitForLog((l) => l.msg === 'netbox-gate listening');
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -88,16 +88,11 @@ export async function startGateway(makeConfig: (port: number) => string, env: No
     async reload(yaml) {
       const mark = logs.length;
       writeFileSync(configFile, yaml);
-      child.kill('SIGHUP');
+      daemon.signal('SIGHUP');
       const l = await waitForLog((x) => logs.indexOf(x) >= mark && (x.msg === 'configuration reloaded' || String(x.msg).startsWith('configuration reload refused')));
       return l.msg === 'configuration reloaded' ? 'reloaded' : 'refused';
     },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
+    stop: () => daemon.stop(),
   };
 }
 
@@ -106,11 +101,16 @@ export async function startGateway(makeConfig: (port: number) => string, env: No
  * gateway config, so the e2e suites also prove the generated settings.
  */
 export async function startNetboxForGateway(yaml: string, env: NodeJS.ProcessEnv, netboxPort: number): Promise<NetboxInstance> {
-  const dir = mkdtempSync(join(tmpdir(), 'nbg-e2e-'));
-  writeFileSync(join(dir, 'gw.yaml'), yaml);
-  const settings = execFileSync(process.execPath, [join(repoRoot(), 'bin', 'netbox-gate.js'), 'netbox-config', '--config', join(dir, 'gw.yaml')], {
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  });
+  const dir = makeTempDirSync('netbox-gate-e2e-');
+  let settings: string;
+  try {
+    writeFileSync(join(dir.path, 'gw.yaml'), yaml);
+    settings = execFileSync(process.execPath, [cliPath(), 'netbox-config', '--config', join(dir.path, 'gw.yaml')], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+  } finally {
+    dir.removeSync();
+  }
   return startNetbox({ remoteAuthPython: settings, port: netboxPort });
 }

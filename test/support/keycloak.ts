@@ -1,12 +1,12 @@
 // A private Keycloak (Quarkus dist from scripts/deps/keycloak.sh) in dev mode on a free 127.0.0.1
 // port, with the `netbox` test realm imported and an in-memory database; stop() ends it.
-import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { httpOk, startDaemon } from './daemon.js';
+import { freePort } from './ports.js';
+import { makeTempDir, type TempDir } from './temp.js';
 
 export const KEYCLOAK_VERSION = process.env.KC_VERSION ?? '26.5.6';
 export const REALM = 'netbox';
@@ -76,23 +76,22 @@ export async function java21Home(): Promise<string> {
   return best.d;
 }
 
-export async function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * A private Keycloak home: small writable parts copied (conf, lib/quarkus, which dev mode
  * re-augments into), the 160 MB of jars and themes linked, so parallel runs never share writes.
  */
-async function privateHome(dist: string, realm: object): Promise<string> {
-  const home = await mkdtemp(join(tmpdir(), 'netbox-gate-keycloak-'));
+async function privateHome(dist: string, realm: object): Promise<TempDir> {
+  const tmp = await makeTempDir('netbox-gate-keycloak-');
+  try {
+    await fillHome(tmp.path, dist, realm);
+  } catch (err) {
+    await tmp.remove();
+    throw err;
+  }
+  return tmp;
+}
+
+async function fillHome(home: string, dist: string, realm: object): Promise<void> {
   await mkdir(join(home, 'bin'));
   await mkdir(join(home, 'lib'));
   await mkdir(join(home, 'providers'));
@@ -105,7 +104,6 @@ async function privateHome(dist: string, realm: object): Promise<string> {
   await symlink(join(dist, 'lib', 'lib'), join(home, 'lib', 'lib'));
   await symlink(join(dist, 'themes'), join(home, 'themes'));
   await writeFile(join(home, 'data', 'import', `${REALM}-realm.json`), JSON.stringify(realm));
-  return home;
 }
 
 export async function testRealm(): Promise<Record<string, unknown>> {
@@ -116,82 +114,34 @@ export async function startKeycloak(opts: { realm?: object; readyTimeoutMs?: num
   const dist = keycloakHome();
   const javaHome = await java21Home();
   const home = await privateHome(dist, opts.realm ?? (await testRealm()));
-  const port = await freeTcpPort();
+  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const issuer = `${url}/realms/${REALM}`;
   const started = Date.now();
-  const child = spawn(
-    join(home, 'bin', 'kc.sh'),
-    ['start-dev', '--http-port', String(port), '--http-host', '127.0.0.1', '--import-realm', '--http-management-port', String(await freeTcpPort())],
-    {
-      // Own process group: kc.sh starts java as a child, and stop() must end both.
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: home,
-        JAVA_HOME: javaHome,
-        JAVA_OPTS_KC_HEAP: '-Xms64m -Xmx512m',
-        KC_DB: 'dev-mem',
-        KC_BOOTSTRAP_ADMIN_USERNAME: 'admin',
-        KC_BOOTSTRAP_ADMIN_PASSWORD: 'admin-bootstrap-pass',
-        KC_LOG_LEVEL: 'info',
-      },
+  const daemon = await startDaemon({
+    name: 'Keycloak',
+    cmd: join(home.path, 'bin', 'kc.sh'),
+    args: ['start-dev', '--http-port', String(port), '--http-host', '127.0.0.1', '--import-realm', '--http-management-port', String(await freePort())],
+    // Own process group: kc.sh starts java as a child, and stop() must end both.
+    processGroup: true,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home.path,
+      JAVA_HOME: javaHome,
+      JAVA_OPTS_KC_HEAP: '-Xms64m -Xmx512m',
+      KC_DB: 'dev-mem',
+      KC_BOOTSTRAP_ADMIN_USERNAME: 'admin',
+      KC_BOOTSTRAP_ADMIN_PASSWORD: 'admin-bootstrap-pass',
+      KC_LOG_LEVEL: 'info',
     },
-  );
-  let out = '';
-  const keep = (b: Buffer) => {
-    out = (out + b.toString('utf8')).slice(-64_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  let exited: number | null | undefined;
-  const exitPromise = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
-      exited = code;
-      resolve();
-    }),
-  );
-
-  const stop = async () => {
-    if (exited === undefined && child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-      const killer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, 15_000);
-      await exitPromise;
-      clearTimeout(killer);
-    }
-    await rm(home, { recursive: true, force: true });
-  };
-
-  const deadline = started + (opts.readyTimeoutMs ?? 240_000);
-  try {
-    for (;;) {
-      if (exited !== undefined) throw new Error(`Keycloak exited with code ${exited} before it was ready:\n${out}`);
-      if (Date.now() > deadline) throw new Error(`Keycloak was not ready within ${opts.readyTimeoutMs ?? 240_000} ms:\n${out}`);
-      try {
-        const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2000) });
-        if (res.ok) break;
-        await res.body?.cancel();
-      } catch {
-        /* not listening yet */
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, issuer, port, startupMs: Date.now() - started, output: () => out, stop };
+    ready: httpOk(`${issuer}/.well-known/openid-configuration`),
+    timeoutMs: opts.readyTimeoutMs ?? 240_000,
+    pollMs: 500,
+    stopGraceMs: 15_000,
+    maxOutputChars: 64_000,
+    cleanup: () => home.remove(),
+  });
+  return { url, issuer, port, startupMs: Date.now() - started, output: () => daemon.output(), stop: () => daemon.stop() };
 }
 
 /** Resource-owner password grant (the test clients have direct access grants on). */

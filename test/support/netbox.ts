@@ -2,12 +2,11 @@
 // PostgreSQL, Redis and the PyPI netbox wheel). Needs root. The first build takes ~7 minutes;
 // later builds return at once and a start takes ~10 s.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+import { repoRoot } from './repo.js';
 
 export interface NetboxInstance {
   /** Base URL, e.g. http://127.0.0.1:PORT (no trailing slash). */
@@ -32,29 +31,7 @@ export interface StartNetboxOptions {
   port?: number;
 }
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('netbox.ts: package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
-
 export const NETBOX_ENV_SCRIPT = path.join(repoRoot(), 'scripts', 'netbox-env.sh');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface RunResult {
   code: number | null;

@@ -1,10 +1,8 @@
 // Runs the real oauth2-proxy (v7.6.0, built by scripts/deps/oauth2-proxy.sh) on loopback as an
 // OIDC client of a test IdP, sending X-Forwarded-User/-Email/-Preferred-Username/-Groups upstream.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-
-export { freePort } from './ports.js';
+import { httpOk, startDaemon } from './daemon.js';
 
 export const OAUTH2_PROXY = process.env.OAUTH2_PROXY_BIN ?? `${process.env.NETBOX_GATE_BIN_DIR ?? '/var/cache/netbox-gate/bin'}/oauth2-proxy`;
 
@@ -57,40 +55,14 @@ export async function startOAuth2Proxy(opts: OAuth2ProxyOptions): Promise<OAuth2
     '--pass-basic-auth=false',
     '--pass-host-header=true',
   ];
-  const child: ChildProcess = spawn(OAUTH2_PROXY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const log = (): string => output;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
-  };
-
   // Ready when /ping answers; give up after 15 s or when it exits (bad flags, IdP discovery failed).
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`oauth2-proxy exited (${child.exitCode}):\n${log()}`);
-    }
-    try {
-      const r = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
-      if (r.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`oauth2-proxy did not answer on ${url}:\n${log()}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, redirectUri, log, stop };
+  const daemon = await startDaemon({
+    name: 'oauth2-proxy',
+    cmd: OAUTH2_PROXY,
+    args,
+    ready: httpOk(`${url}/ping`, 1000),
+    timeoutMs: 15_000,
+    pollMs: 100,
+  });
+  return { url, redirectUri, log: () => daemon.output(), stop: () => daemon.stop() };
 }

@@ -1,11 +1,12 @@
 // A private OpenLDAP slapd for the LDAP integration tests: generated slapd.conf, test CA and
 // server certificate, mdb database loaded with slapadd, listening on 127.0.0.1 only.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startDaemon, tcpListening } from './daemon.js';
+import { freePort } from './ports.js';
+import { makeTempDir } from './temp.js';
 
 const run = promisify(execFile);
 
@@ -26,19 +27,6 @@ export interface Slapd {
   /** Applies an LDIF change as the root DN (ldapmodify). */
   modify(ldif: string): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A port nobody listens on (bound, then released), for the dead-server failover test. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const p = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(p));
-    });
-  });
 }
 
 const DATA = `dn: ${SUFFIX}
@@ -177,43 +165,33 @@ access to *
 `;
 }
 
-async function waitForPort(port: number, proc: ChildProcess, deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`slapd exited with code ${proc.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error('slapd did not start listening in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export async function startSlapd(): Promise<Slapd> {
-  const dir = await mkdtemp(join(tmpdir(), 'netbox-gate-slapd-'));
-  await mkdir(join(dir, 'db'));
-  await makeCerts(dir);
+  const tmp = await makeTempDir('netbox-gate-slapd-');
+  const dir = tmp.path;
   const conf = join(dir, 'slapd.conf');
-  await writeFile(conf, slapdConf(dir));
-  await writeFile(join(dir, 'data.ldif'), DATA);
-  await run('/usr/sbin/slapadd', ['-q', '-f', conf, '-l', join(dir, 'data.ldif')]);
+  try {
+    await mkdir(join(dir, 'db'));
+    await makeCerts(dir);
+    await writeFile(conf, slapdConf(dir));
+    await writeFile(join(dir, 'data.ldif'), DATA);
+    await run('/usr/sbin/slapadd', ['-q', '-f', conf, '-l', join(dir, 'data.ldif')]);
+  } catch (err) {
+    await tmp.remove();
+    throw err;
+  }
   const [p1, p2] = [await freePort(), await freePort()];
   const ldapUrl = `ldap://127.0.0.1:${p1}`;
   const ldapsUrl = `ldaps://127.0.0.1:${p2}`;
-  let stderr = '';
   // -d 0 keeps slapd in the foreground (so we own its lifetime) without debug output.
-  const proc = spawn('/usr/sbin/slapd', ['-d', '0', '-f', conf, '-h', `${ldapUrl}/ ${ldapsUrl}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  try {
-    await waitForPort(p1, proc, 15_000);
-    await waitForPort(p2, proc, 15_000);
-  } catch (err) {
-    proc.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${stderr}`);
-  }
+  const daemon = await startDaemon({
+    name: 'slapd',
+    cmd: '/usr/sbin/slapd',
+    args: ['-d', '0', '-f', conf, '-h', `${ldapUrl}/ ${ldapsUrl}/`],
+    ready: tcpListening([p1, p2]),
+    timeoutMs: 15_000,
+    pollMs: 100,
+    cleanup: () => tmp.remove(),
+  });
   return {
     ldapUrl,
     ldapsUrl,
@@ -229,15 +207,6 @@ export async function startSlapd(): Promise<Slapd> {
         p.stdin!.end(ldif);
       });
     },
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: () => daemon.stop(),
   };
 }

@@ -147,7 +147,9 @@ export function ldaptsConnector(cfg: ResolvedLdapConfig, tlsOptions: tls.Connect
       }) as typeof tls.connect,
     });
     const kill = () => socket?.destroy();
-    const onAbort = () => kill();
+    // With an error: ldapts waits for a connect or TLS handshake until its own timeout unless
+    // the socket reports one, so a plain destroy() would not end a hung attempt.
+    const onAbort = () => socket?.destroy(new Error('cancelled'));
     signal?.addEventListener('abort', onAbort, { once: true });
     let closed = false;
     const session: LdapSession = {

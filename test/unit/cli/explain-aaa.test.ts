@@ -2,14 +2,16 @@
 // examples/radius.yaml and examples/tacacs.yaml: RADIUS reply attributes and TACACS+ AV pairs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { makeTempDirSync } from '../../support/temp.js';
 
 const root = process.cwd();
 const bin = join(root, 'bin', 'netbox-gate.js');
-const dir = mkdtempSync(join(tmpdir(), 'nbg-explain-aaa-'));
+const tmp = makeTempDirSync('netbox-gate-explain-aaa-');
+after(() => tmp.remove());
+const dir = tmp.path;
 // Distinctive, so the test can show they never reach the output.
 const env = { ...process.env, RADIUS_SECRET: 'radius-secret-d41d8cd9', TACACS_SECRET: 'tacacs-secret-8f00b204' };
 

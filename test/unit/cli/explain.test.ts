@@ -1,13 +1,15 @@
 // `netbox-gate explain --json`: the documented object, for the policy cases users rely on.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { makeTempDirSync } from '../../support/temp.js';
 
 const bin = join(process.cwd(), 'bin', 'netbox-gate.js');
-const dir = mkdtempSync(join(tmpdir(), 'nbg-explain-'));
+const tmp = makeTempDirSync('netbox-gate-explain-');
+after(() => tmp.remove());
+const dir = tmp.path;
 const config = join(dir, 'gate.yaml');
 writeFileSync(
   config,

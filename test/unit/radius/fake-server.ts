@@ -2,7 +2,6 @@
 // datagram it receives and answers with whatever the test's handler returns (or stays silent).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import type { Logger } from '../../../src/types.js';
 import { decodePacket, type RawPacket } from '../../../src/sources/radius/packet.js';
 
 export type Handler = (req: RawPacket, from: RemoteInfo, reply: (bytes: Buffer, via?: Socket) => void) => void;
@@ -39,22 +38,4 @@ export async function startFakeServer(handler?: Handler): Promise<FakeServer> {
     errors,
     close: () => new Promise<void>((r) => socket.close(() => r())),
   };
-}
-
-export interface LogRecord {
-  level: string;
-  obj: object;
-  msg?: string;
-}
-
-export function recordingLogger(records: LogRecord[] = []): Logger & { records: LogRecord[] } {
-  const make = (bindings: object): Logger & { records: LogRecord[] } => ({
-    records,
-    debug: (obj, msg) => void records.push({ level: 'debug', obj: { ...bindings, ...obj }, msg }),
-    info: (obj, msg) => void records.push({ level: 'info', obj: { ...bindings, ...obj }, msg }),
-    warn: (obj, msg) => void records.push({ level: 'warn', obj: { ...bindings, ...obj }, msg }),
-    error: (obj, msg) => void records.push({ level: 'error', obj: { ...bindings, ...obj }, msg }),
-    child: (b) => make({ ...bindings, ...b }),
-  });
-  return make({});
 }

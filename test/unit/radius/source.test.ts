@@ -9,7 +9,8 @@ import { radiusSourceSchema, type RadiusSourceInput } from '../../../src/sources
 import { accountingSessionId, createRadiusSource } from '../../../src/sources/radius/index.js';
 import { ATTR, CODE, buildReply, revealPassword, verifyRequest, type RawAttribute, type RawPacket } from '../../../src/sources/radius/packet.js';
 import type { SessionInfo } from '../../../src/sources/source.js';
-import { recordingLogger, startFakeServer, type FakeServer } from './fake-server.js';
+import { startFakeServer, type FakeServer } from './fake-server.js';
+import { recordingLogger } from '../../support/logger.js';
 
 const SECRET = 'unit-secret-2865';
 const secretBuf = Buffer.from(SECRET);

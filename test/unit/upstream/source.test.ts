@@ -1,8 +1,7 @@
 // The upstream proxy source against jose-signed assertions served by a swapped-in fetch: what a
 // forged, expired or misaddressed assertion does, who may assert identity at all, header groups.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
@@ -11,6 +10,8 @@ import { upstreamSourceSchema, type UpstreamSourceInput } from '../../../src/sou
 import { createUpstreamSource } from '../../../src/sources/upstream/index.js';
 import type { ProxySource } from '../../../src/sources/source.js';
 import type { Logger } from '../../../src/types.js';
+import { recordingLogger, type LogRecord } from '../../support/logger.js';
+import { tempDirFor } from '../../support/temp.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const ISSUER = 'netbox.example.org';
@@ -19,21 +20,9 @@ const JWKS_URL = 'https://netbox.example.org/.well-known/pomerium/jwks.json';
 const PROXY = '10.1.2.3';
 const CTX = { clientIp: '192.0.2.10' };
 
-interface LogLine {
-  level: string;
-  obj: Record<string, unknown>;
-  msg?: string;
-}
-
-function recorder(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at =
-    (level: string) =>
-    (obj: object, msg?: string): void => {
-      lines.push({ level, obj: obj as Record<string, unknown>, ...(msg === undefined ? {} : { msg }) });
-    };
-  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
-  return { logger, lines };
+function recorder(): { logger: Logger; lines: LogRecord[] } {
+  const logger = recordingLogger();
+  return { logger, lines: logger.records };
 }
 
 let esKey: CryptoKey;
@@ -82,7 +71,7 @@ async function sign(
   return jwt.sign(opts.key ?? esKey);
 }
 
-function pomerium(extra: Partial<UpstreamSourceInput> = {}): { source: ProxySource; lines: LogLine[] } {
+function pomerium(extra: Partial<UpstreamSourceInput> = {}): { source: ProxySource; lines: LogRecord[] } {
   const { logger, lines } = recorder();
   const cfg = upstreamSourceSchema.parse({
     kind: 'upstream',
@@ -97,7 +86,7 @@ function pomerium(extra: Partial<UpstreamSourceInput> = {}): { source: ProxySour
 
 const fromProxy = (headers: Record<string, string | string[]>, remoteAddress = PROXY) => ({ remoteAddress, headers });
 
-function refusals(lines: LogLine[]): unknown[] {
+function refusals(lines: LogRecord[]): unknown[] {
   return lines.filter((l) => l.obj.event === 'upstream_identity_refused').map((l) => l.obj.reason);
 }
 
@@ -225,8 +214,8 @@ describe('pomerium mode', () => {
     await assert.rejects(source.identify(fromProxy({ 'x-pomerium-jwt-assertion': await sign() }), CTX), (e) => isGateError(e, 'ERR_SOURCE_UNAVAILABLE'));
   });
 
-  it('reads keys from a JWKS file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ngate-jwks-'));
+  it('reads keys from a JWKS file', async (t) => {
+    const dir = await tempDirFor(t, 'netbox-gate-jwks-');
     const file = join(dir, 'jwks.json');
     writeFileSync(file, JSON.stringify({ keys: [esJwk] }));
     const { logger } = recorder();
@@ -259,7 +248,7 @@ describe('authentik mode', () => {
   }) as typeof fetch;
   const akClaims = { sub: 'ak-sub-1', preferred_username: 'bob', email: 'bob@example.org', name: 'Bob Engineer', groups: ['network|engineers', 'authentik Admins'] };
 
-  function authentik(extra: Partial<UpstreamSourceInput> = {}): { source: ProxySource; lines: LogLine[] } {
+  function authentik(extra: Partial<UpstreamSourceInput> = {}): { source: ProxySource; lines: LogRecord[] } {
     const { logger, lines } = recorder();
     const cfg = upstreamSourceSchema.parse({
       kind: 'upstream',
@@ -308,7 +297,7 @@ describe('authentik mode', () => {
 });
 
 describe('headers mode (oauth2-proxy)', () => {
-  function headers(extra: Partial<UpstreamSourceInput> = {}): { source: ProxySource; lines: LogLine[] } {
+  function headers(extra: Partial<UpstreamSourceInput> = {}): { source: ProxySource; lines: LogRecord[] } {
     const { logger, lines } = recorder();
     const cfg = upstreamSourceSchema.parse({ kind: 'upstream', id: 'oauth2-proxy', mode: 'headers', trustedAddresses: ['127.0.0.1'], ...extra });
     return { source: createUpstreamSource(cfg, { logger }), lines };

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { repoRoot } from '../support/repo.js';
 
 // demo/ joins this list once demo/run.ts no longer loads test/support/netbox.js (issue 7).
-const PRODUCT_DIRS = ['src', 'bench'];
+const PRODUCT_DIRS = ['src', 'bench', 'demo'];
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })

@@ -68,6 +68,11 @@ export interface DemoIdpOptions {
   scopeClaims?: Record<string, string[]>;
   /** acr values the provider supports (discovery's acr_values_supported); without them no `acr` claim is issued. */
   acrValues?: string[];
+  /**
+   * Issue refresh tokens (default true). false behaves like authentik or Okta asked without
+   * offline_access: sign-in works, but no refresh token is ever issued.
+   */
+  issueRefreshTokens?: boolean;
 }
 
 export type DemoRouteName = 'authorization' | 'token' | 'userinfo' | 'jwks' | 'end_session' | 'revocation';
@@ -203,7 +208,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
       return grant;
     },
     // The default only issues refresh tokens with offline_access; the gateway always wants one.
-    issueRefreshToken: async () => true,
+    issueRefreshToken: async () => opts.issueRefreshTokens !== false,
     rotateRefreshToken: true,
     renderError,
     clientBasedCORS: () => false,

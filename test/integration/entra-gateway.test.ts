@@ -2,36 +2,18 @@
 // and a recording upstream in NetBox's place: GUID groups from Graph become NetBox group headers,
 // and a removal at Entra reaches NetBox at the next refresh.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EntraStandin } from '../support/entra-standin.js';
 import { type RunningGateway, startGateway } from '../support/gateway.js';
 import { CookieClient } from '../support/http-client.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
-function recordingUpstream(): Promise<{ url: string; seen: http.IncomingHttpHeaders[]; close(): Promise<void> }> {
-  const seen: http.IncomingHttpHeaders[] = [];
-  const server = http.createServer((req, res) => {
-    seen.push(req.headers);
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<p>netbox</p>');
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        seen,
-        close: () => new Promise<void>((r) => server.close(() => r())),
-      }),
-    ),
-  );
-}
 
 describe('gateway with an Entra source (stand-in)', () => {
   let s: EntraStandin;
   let gw: RunningGateway;
-  let up: Awaited<ReturnType<typeof recordingUpstream>>;
+  let up: RecordingUpstream;
   let user: string;
   let admins: string;
   let staff: string;
@@ -40,7 +22,7 @@ describe('gateway with an Entra source (stand-in)', () => {
     // A secret shaped like Entra's (with "~"), and the tenant named by its verified domain.
     s = await EntraStandin.create({ clientSecret: 'Zr8Q~k2.Lmn_opQ-rs~TUVwxyz0123456789AbCd' });
     await s.listen();
-    up = await recordingUpstream();
+    up = await startRecordingUpstream();
     user = s.addUser({ name: 'Alice', preferredUsername: 'alice@contoso.test', email: 'alice@contoso.test' }).oid;
     staff = s.addGroup('Staff', [user]);
     admins = s.addGroup('NetBox Admins', [staff]); // nested: alice is in it through Staff
@@ -86,7 +68,7 @@ policy:
     const { res, url } = await c.follow(`${gw.url}/dcim/devices/`, { headers: { Accept: 'text/html' } });
     assert.equal(res.status, 200, await res.text());
     assert.equal(new URL(url).pathname, '/dcim/devices/');
-    const first = up.seen.at(-1)!;
+    const first = up.seen.at(-1)!.headers;
     assert.equal(first['x-remote-user'], 'alice@contoso.test');
     assert.equal(first['x-remote-user-groups'], 'Network Admins|Network Engineers');
     assert.ok(!JSON.stringify(gw.logs).includes(s.clientSecret), 'the client secret never reaches the logs');
@@ -97,7 +79,7 @@ policy:
     await delay(1200); // past refreshInterval, so the next request refreshes at Entra
     const again = await c.follow(`${gw.url}/dcim/devices/`, { headers: { Accept: 'text/html' } });
     assert.equal(again.res.status, 200);
-    assert.equal(up.seen.at(-1)!['x-remote-user-groups'], 'Network Engineers');
+    assert.equal(up.seen.at(-1)!.headers['x-remote-user-groups'], 'Network Engineers');
     assert.ok(s.tokenGrants.includes('refresh_token'));
   });
 });

@@ -8,39 +8,25 @@ import { startDemoIdp, type DemoIdp } from '../../demo/idp.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { CookieClient, signInThroughDemoIdp } from '../support/http-client.js';
 import { freePort } from '../support/ports.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  raw: string[];
-  body: string;
-}
-
-function recordingUpstream(): Promise<{ url: string; seen: Seen[]; close(): Promise<void> }> {
-  const seen: Seen[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, headers: req.headers, raw: req.rawHeaders, body: Buffer.concat(chunks).toString() });
-      if (req.url === '/set-session/') {
-        res.writeHead(200, { 'Set-Cookie': ['sessionid=nb-session-1; HttpOnly; Path=/', 'csrftoken=abc; Path=/'], 'Content-Type': 'text/html' });
-        return res.end('<p>ok</p>');
-      }
-      if (req.url === '/redirect-abs/') {
-        res.writeHead(302, { Location: `http://127.0.0.1:${(server.address() as AddressInfo).port}/dcim/sites/` });
-        return res.end();
-      }
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ ok: true }));
-    });
+/** Answers like NetBox for the cookie and redirect cases; JSON for everything else. */
+function recordingUpstream(): Promise<RecordingUpstream> {
+  return startRecordingUpstream((req, res, server) => {
+    if (req.url === '/set-session/') {
+      res.writeHead(200, { 'Set-Cookie': ['sessionid=nb-session-1; HttpOnly; Path=/', 'csrftoken=abc; Path=/'], 'Content-Type': 'text/html' });
+      res.end('<p>ok</p>');
+      return true;
+    }
+    if (req.url === '/redirect-abs/') {
+      res.writeHead(302, { Location: `http://127.0.0.1:${(server.address() as AddressInfo).port}/dcim/sites/` });
+      res.end();
+      return true;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ ok: true }));
+    return true;
   });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise<void>((r) => server.close(() => r())) }),
-    ),
-  );
 }
 
 function config(port: number, issuer: string, upstream: string, extraRules = ''): string {
@@ -78,7 +64,7 @@ ${extraRules}`;
 describe('gateway with the demo OpenID provider (recording upstream)', () => {
   let idp: DemoIdp;
   let gw: RunningGateway;
-  let up: Awaited<ReturnType<typeof recordingUpstream>>;
+  let up: RecordingUpstream;
   const secret = 'demo-secret-for-tests';
 
   before(async () => {

@@ -2,47 +2,16 @@
 // oidc-provider) serving those products' issuer paths, endpoint paths and claim shapes.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startDemoIdp, type DemoIdp, type DemoUser } from '../../demo/idp.js';
 import { authentikEndSessionUrl } from '../../src/sources/oidc/authentik.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { CookieClient, signInThroughDemoIdp } from '../support/http-client.js';
 import { freePort } from '../support/ports.js';
+import { startRecordingUpstream, type RecordingUpstream, type SeenRequest as Seen } from '../support/upstream.js';
 
 const SECRET = 'preset-test-client-secret';
 
-interface Seen {
-  url: string;
-  headers: http.IncomingHttpHeaders;
-}
-
-/** Stands where NetBox would and records what reaches it. */
-function recordingUpstream(): Promise<{ url: string; seen: Seen[]; close(): Promise<void> }> {
-  const seen: Seen[] = [];
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      seen.push({ url: req.url ?? '', headers: req.headers });
-      res.writeHead(200, { 'Content-Type': 'text/html' });
-      res.end('<p>NetBox</p>');
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        seen,
-        close: () =>
-          new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => r());
-          }),
-      }),
-    ),
-  );
-}
 
 function client(gwPort: number, sourceId: string) {
   return {
@@ -103,10 +72,10 @@ describe('preset: authentik against an OpenID provider with authentik issuer, en
   const nora = user('nora', 'Nora Nogroups', []);
   let idp: DemoIdp;
   let gw: RunningGateway;
-  let up: Awaited<ReturnType<typeof recordingUpstream>>;
+  let up: RecordingUpstream;
 
   before(async () => {
-    up = await recordingUpstream();
+    up = await startRecordingUpstream();
     const gwPort = await freePort();
     idp = await startDemoIdp({
       clients: [client(gwPort, 'authentik')],
@@ -312,11 +281,11 @@ policy:
 describe('preset: okta against OpenID providers at Okta issuer paths with Okta claim shapes', () => {
   const dana = user('dana@example.org', 'Dana Admin', ['Everyone', 'NetBox Admins', 'Network Engineers']);
   const eli = user('eli@example.org', 'Eli Engineer', ['Everyone', 'Network Engineers']);
-  let up: Awaited<ReturnType<typeof recordingUpstream>>;
+  let up: RecordingUpstream;
   const running: Array<{ stop(): Promise<void> }> = [];
 
   before(async () => {
-    up = await recordingUpstream();
+    up = await startRecordingUpstream();
   });
   after(async () => {
     for (const r of running.reverse()) await r.stop();

@@ -9,14 +9,11 @@ import { GateError } from '../../../src/errors.js';
 import { createGateway, type Gateway } from '../../../src/gateway/server.js';
 import type { PasswordSource, RedirectSource, SignInResult, SourceState } from '../../../src/sources/source.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
-import type { Identity, Logger } from '../../../src/types.js';
+import type { Identity } from '../../../src/types.js';
+import { recordingLogger } from '../../support/logger.js';
+import { startRecordingUpstream, type SeenRequest } from '../../support/upstream.js';
 
-export interface Seen {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
+export type Seen = SeenRequest;
 
 export type RefreshBehaviour = 'ok' | 'unavailable' | 'rejected';
 
@@ -28,7 +25,7 @@ export interface Script {
   /** What the password source throws for any credentials, when set. */
   passwordError?: GateError;
   /** Upstream answers for paths (default: 200 JSON). */
-  upstream(req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  upstream(req: SeenRequest, res: http.ServerResponse): boolean;
 }
 
 export interface Harness {
@@ -78,20 +75,15 @@ function identity(sourceId: string, username: string, groups: string[]): Identit
 }
 
 export async function startHarness(opts: { sessions?: string; extraYaml?: string } = {}): Promise<Harness> {
-  const seen: Seen[] = [];
   const script: Script = { users: {}, refresh: 'ok', refreshCalls: 0, upstream: () => false };
-  const upstream = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() });
-      if (script.upstream(req, res)) return;
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ ok: true }));
-    });
+  const upstream = await startRecordingUpstream((req, res) => {
+    if (script.upstream(req, res)) return true;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ ok: true }));
+    return true;
   });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  const upUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const seen = upstream.seen;
+  const upUrl = upstream.url;
 
   const clock = {
     t: Date.UTC(2026, 11, 6, 12),
@@ -100,14 +92,7 @@ export async function startHarness(opts: { sessions?: string; extraYaml?: string
     },
   };
   const now = () => clock.t;
-  const logs: Array<Record<string, unknown>> = [];
-  const logger: Logger = {
-    debug: (o, m) => logs.push({ level: 'debug', ...o, msg: m }),
-    info: (o, m) => logs.push({ level: 'info', ...o, msg: m }),
-    warn: (o, m) => logs.push({ level: 'warn', ...o, msg: m }),
-    error: (o, m) => logs.push({ level: 'error', ...o, msg: m }),
-    child: () => logger,
-  };
+  const logger = recordingLogger();
 
   // The port is only known after listen, and publicUrl must name it: listen on a probe first.
   const probe = http.createServer();
@@ -209,13 +194,15 @@ ${opts.extraYaml ?? ''}`;
     url,
     gw,
     seen,
-    logs,
+    get logs() {
+      return logger.records.map((r) => ({ level: r.level, ...r.obj, msg: r.msg }));
+    },
     script,
     clock,
     client: () => new Client(url),
     async close() {
       await gw.close();
-      await new Promise<void>((r) => upstream.close(() => r()));
+      await upstream.close();
     },
   };
 }

@@ -41,6 +41,7 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
   if (opts.fetch) runtimeDeps.fetch = opts.fetch;
   if (opts.now) runtimeDeps.now = opts.now;
   if (opts.createSource) runtimeDeps.createSource = opts.createSource;
+  if (opts.metrics) runtimeDeps.metrics = opts.metrics;
   let rt = buildRuntime(initial, logger, runtimeDeps);
 
   const ctx: GatewayContext = {

@@ -102,5 +102,5 @@ export async function whoAmI(ctx: GatewayContext, req: http.IncomingMessage, res
   }
   const me = describeSession(ctx, s);
   if (json) return sendJson(res, 200, me);
-  return sendHtml(res, 200, mePage(me, { signOutAction: `${prefix}/logout`, now: ctx.now() }));
+  return sendHtml(res, 200, mePage(me, { signOutHref: `${prefix}/logout`, now: ctx.now() }));
 }

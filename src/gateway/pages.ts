@@ -82,7 +82,11 @@ function relative(isoTime: string, now: number): string {
   return d >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-export function mePage(me: import('./me.js').WhoAmI, o: { signOutAction: string; now: number }): string {
+/**
+ * The sign-out is a link, not a form: sign-out ends at the IdP's end-session page, and the
+ * pages' CSP (form-action 'self') would stop a form post from following that redirect.
+ */
+export function mePage(me: import('./me.js').WhoAmI, o: { signOutHref: string; now: number }): string {
   const list = (xs: string[], none: string) => (xs.length ? `<ul>${xs.map((x) => `<li>${escapeHtml(x)}</li>`).join('')}</ul>` : `<p class="muted">${escapeHtml(none)}</p>`);
   const time = (t: string) => `<time datetime="${escapeHtml(t)}">${escapeHtml(t.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</time> (${escapeHtml(relative(t, o.now))})`;
   const name = [me.user.firstName, me.user.lastName].filter(Boolean).join(' ');
@@ -114,6 +118,6 @@ export function mePage(me: import('./me.js').WhoAmI, o: { signOutAction: string;
 <dt>Ends at the latest</dt><dd>${time(s.absoluteExpiresAt)}</dd>
 <dt>Next refresh at the source</dt><dd id="me-refresh">${refresh}</dd>
 </dl>
-<form method="post" action="${escapeHtml(o.signOutAction)}"><button type="submit">Sign out</button></form>`;
+<a class="button" id="me-sign-out" href="${escapeHtml(o.signOutHref)}">Sign out</a>`;
   return layout('Who am I', body, '40rem');
 }

@@ -63,7 +63,7 @@ describe('/.netbox-gate/me (in-process)', () => {
     }
   });
 
-  it('renders a page with the groups, the trace and a sign-out form', async () => {
+  it('renders a page with the groups, the trace and a sign-out button', async () => {
     const c = h.client();
     await c.signIn('alice');
     const r = await c.page('/.netbox-gate/me');
@@ -73,7 +73,7 @@ describe('/.netbox-gate/me (in-process)', () => {
     assert.match(html, /Signed in as alice/);
     assert.match(html, /<dd id="me-superuser">yes<\/dd>/);
     assert.match(html, /<strong>admins<\/strong> \(allow\) gives superuser/);
-    assert.match(html, /<form method="post" action="\/\.netbox-gate\/logout"><button type="submit">Sign out<\/button><\/form>/);
+    assert.match(html, /<a class="button" id="me-sign-out" href="\/\.netbox-gate\/logout">Sign out<\/a>/);
   });
 
   it('says why a session is never refreshed when the provider issued no refresh token', async () => {
@@ -103,10 +103,11 @@ describe('/.netbox-gate/me (in-process)', () => {
     assert.equal(api.status, 401);
   });
 
-  it('signs out with the form\'s POST', async () => {
+  it('signs out through the page\'s sign-out link', async () => {
     const c = h.client();
     await c.signIn('bob');
-    const out = await c.req('/.netbox-gate/logout', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '' });
+    const href = /id="me-sign-out" href="([^"]+)"/.exec(await (await c.page('/.netbox-gate/me')).text())![1]!;
+    const out = await c.page(href);
     assert.equal(out.status, 302);
     assert.equal((await c.req('/.netbox-gate/me', { headers: JSON_ACCEPT })).status, 401);
   });

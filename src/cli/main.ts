@@ -164,7 +164,12 @@ async function serve(flag: string | undefined): Promise<number> {
   const addr = await gw.listen();
   let metricsServer: MetricsServer | undefined;
   if (metrics && metricsListen) {
-    metricsServer = await startMetricsServer(metrics, metricsListen, logger);
+    try {
+      metricsServer = await startMetricsServer(metrics, metricsListen, logger);
+    } catch (e) {
+      await gw.close();
+      throw new GateError('ERR_CONFIG_INVALID', `cannot listen on metrics.listen (${metricsListen.host}:${metricsListen.port}): ${(e as Error).message}`, { cause: e });
+    }
     logger.info({ listen: `${metricsServer.address.address}:${metricsServer.address.port}` }, 'metrics listening on /metrics');
   }
   logger.info({ listen: `${addr.address}:${addr.port}`, publicUrl: cfg.server.publicUrl, netbox: cfg.netbox.url, sources: cfg.sources.map((s) => s.id) }, 'netbox-gate listening');

@@ -111,3 +111,46 @@ describe('metrics pieces', () => {
     }
   });
 });
+
+describe('Microsoft Graph throttling', () => {
+  it('counts each 429/503 Graph answered before the source backed off', async () => {
+    const { EntraStandin } = await import('../../support/entra-standin.js');
+    const { resolveEntraGroups } = await import('../../../src/sources/oidc/entra.js');
+    const { oidcSourceSchema } = await import('../../../src/sources/oidc/config.js');
+    const s = await EntraStandin.create();
+    const alice = s.addUser({ name: 'Alice', preferredUsername: 'alice@contoso.test' }).oid;
+    s.addGroup('Engineers', [alice]);
+    const cfg = oidcSourceSchema.parse({ kind: 'oidc', id: 'entra', preset: 'entra', clientId: s.clientId, entra: { tenantId: s.tenantId, graphUrl: s.graphUrl, loginUrl: s.url } }).entra!;
+    const m = createMetrics({ processMetrics: false });
+    s.throttle(2, '1');
+    s.throttle(1, '1', 503);
+    const r = await resolveEntraGroups({
+      claims: {},
+      accessToken: s.mintAccessToken(alice, ['openid', 'User.Read']),
+      cfg,
+      fetch: s.fetch,
+      sleep: async () => {},
+      onThrottled: (status) => m.graphThrottled({ source: 'entra', status }),
+    });
+    assert.equal(r.groups.length, 1);
+    const text = await m.text();
+    assert.equal(sample(text, 'netbox_gate_graph_throttled_total', { source: 'entra', status: '429' }), 2);
+    assert.equal(sample(text, 'netbox_gate_graph_throttled_total', { source: 'entra', status: '503' }), 1);
+  });
+});
+
+describe('metrics config', () => {
+  it('is off by default and refuses metrics.listen on the public address', async () => {
+    const { parseConfigText } = await import('../../../src/config/load.js');
+    const { ConfigError } = await import('../../../src/errors.js');
+    const base = `server:\n  listen: 127.0.0.1:8080\n  publicUrl: http://127.0.0.1:8080\nnetbox:\n  url: http://127.0.0.1:8001\nsources:\n  - kind: radius\n    id: aaa\n    servers: [127.0.0.1]\n    secret: s3cret-s3cret\npolicy:\n  rules:\n    - name: all\n      users: ['*']\n`;
+    const cfg = parseConfigText(base, '/virtual/a.yaml', {});
+    assert.equal(cfg.metrics.listen, undefined);
+    assert.equal(cfg.server.shutdownTimeout, 30_000);
+    assert.deepEqual(parseConfigText(base + 'metrics:\n  listen: 127.0.0.1\n', '/virtual/b.yaml', {}).metrics.listen, { host: '127.0.0.1', port: 9464 });
+    assert.throws(
+      () => parseConfigText(base + 'metrics:\n  listen: 0.0.0.0:8080\n', '/virtual/c.yaml', {}),
+      (e: unknown) => e instanceof ConfigError && e.issues.some((i) => i.path === 'metrics.listen' && /must differ from server.listen/.test(i.message)),
+    );
+  });
+});

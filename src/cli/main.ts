@@ -9,6 +9,9 @@ import { ConfigError, formatConfigIssue, GateError } from '../errors.js';
 import { createGateway } from '../gateway/server.js';
 import { renderNetboxSettings } from '../netbox/settings.js';
 import { decide } from '../policy/evaluate.js';
+import { createMetrics } from '../metrics/registry.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { instrumentStore } from '../metrics/store.js';
 import { createSource } from '../sources/factory.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { Attributes, Decision, Logger } from '../types.js';
@@ -17,7 +20,8 @@ import { silentLogger } from '../types.js';
 const USAGE = `Usage: netbox-gate <command> [options]
 
 Commands:
-  serve          run the gateway (SIGHUP reloads the config)
+  serve          run the gateway (SIGHUP reloads the config; SIGTERM lets requests in flight
+                 finish for up to server.shutdownTimeout, then exits)
   check          validate a config file; prints every problem as path: message (file:line),
                  then notes ("note: ...") that do not fail the check
   explain        show the policy decision for an identity: --source ID --claims FILE.json [--json]
@@ -150,18 +154,38 @@ async function serve(flag: string | undefined): Promise<number> {
   const cfg = loadConfigFile(file);
   const logger = pino({ level: cfg.logging.level, base: { service: 'netbox-gate' } }) as unknown as Logger;
   logConfigNotices(cfg.notices, logger);
-  const gw = createGateway(cfg, { logger, store: createMemoryStore() });
+  let store = createMemoryStore();
+  // Metrics are built only when asked for: no registry, no hooks, no listener otherwise.
+  const metricsListen = cfg.metrics.listen;
+  const base = store;
+  const metrics = metricsListen ? createMetrics({ countSessions: async () => base.count?.('sess:') }) : undefined;
+  if (metrics) store = instrumentStore(store, metrics);
+  const gw = createGateway(cfg, { logger, store, ...(metrics ? { metrics } : {}) });
   const addr = await gw.listen();
+  let metricsServer: MetricsServer | undefined;
+  if (metrics && metricsListen) {
+    try {
+      metricsServer = await startMetricsServer(metrics, metricsListen, logger);
+    } catch (e) {
+      await gw.close();
+      throw new GateError('ERR_CONFIG_INVALID', `cannot listen on metrics.listen (${metricsListen.host}:${metricsListen.port}): ${(e as Error).message}`, { cause: e });
+    }
+    logger.info({ listen: `${metricsServer.address.address}:${metricsServer.address.port}` }, 'metrics listening on /metrics');
+  }
   logger.info({ listen: `${addr.address}:${addr.port}`, publicUrl: cfg.server.publicUrl, netbox: cfg.netbox.url, sources: cfg.sources.map((s) => s.id) }, 'netbox-gate listening');
   // The running config stays when the new one is refused; the log says exactly why.
   const refuse = (e: unknown) => {
     const issues = e instanceof ConfigError ? e.issues.map(formatConfigIssue) : [(e as Error)?.message ?? String(e)];
     logger.error({ file, issues }, 'configuration reload refused; keeping the running configuration');
+    metrics?.configReload({ result: 'failure' });
   };
   process.on('SIGHUP', () => {
     try {
       const next = loadConfigFile(file);
-      gw.reload(next).then(() => logConfigNotices(next.notices, logger), refuse);
+      gw.reload(next).then(() => {
+        metrics?.configReload({ result: 'success' });
+        logConfigNotices(next.notices, logger);
+      }, refuse);
     } catch (e) {
       refuse(e);
     }
@@ -171,8 +195,13 @@ async function serve(flag: string | undefined): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  logger.info({}, 'shutting down');
-  await gw.close();
+  // Stop accepting, let requests in flight (a long export) finish up to the bound, then close.
+  const graceMs = gw.runtime().cfg.server.shutdownTimeout;
+  logger.info({ shutdownTimeoutMs: graceMs }, 'shutting down: waiting for requests in flight');
+  const cut = await gw.close(graceMs);
+  if (cut > 0) logger.warn({ connections: cut, shutdownTimeoutMs: graceMs }, 'requests still running at server.shutdownTimeout were cut');
+  await metricsServer?.close();
+  logger.info({}, 'stopped');
   return 0;
 }
 

@@ -22,6 +22,8 @@ export const serverSchema = z.strictObject({
   trustedProxies: z.array(trustedBlockSchema).default([]),
   /** Reserved prefix for the gateway's own pages; NetBox has no URL starting with a dot. */
   pathPrefix: z.string().regex(/^\/\.[a-z0-9-]+$/, 'must look like "/.netbox-gate"').default('/.netbox-gate'),
+  /** On SIGTERM: how long requests in flight (a long export) may take to finish before they are cut. */
+  shutdownTimeout: duration.prefault('30s'),
 });
 
 export const netboxSchema = z.strictObject({
@@ -75,12 +77,18 @@ export const loggingSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
+/** Prometheus metrics on their own listener; off unless `listen` is set. */
+export const metricsSchema = z.strictObject({
+  listen: hostPort(9464).optional(),
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   netbox: netboxSchema,
   sessions: sessionsSchema.prefault({}),
   signIn: signInSchema.prefault({}),
   logging: loggingSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
   sources: z.array(sourceSchema).min(1, 'configure at least one identity source'),
   policy: policySchema,
 });

@@ -53,6 +53,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
   const sessions = section<ParsedConfig['sessions']>('sessions', sessionsSchema);
   const signIn = section<ParsedConfig['signIn']>('signIn', undefined);
   const logging = section<ParsedConfig['logging']>('logging', undefined);
+  const metrics = section<ParsedConfig['metrics']>('metrics', undefined);
 
   const sources = validateSources(raw.sources, loc, issues, notices);
 
@@ -61,12 +62,17 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
 
   checkNetbox(netbox.fields, sep, at);
   checkServer(server.fields, loc.file, at);
+  const ml = metrics.value?.listen;
+  const sl = server.fields.listen;
+  if (ml && sl && ml.port === sl.port && (ml.host === sl.host || ['0.0.0.0', '::'].includes(ml.host) || ['0.0.0.0', '::'].includes(sl.host))) {
+    at(['metrics', 'listen'], 'must differ from server.listen: metrics have their own listener, never the public one');
+  }
   const s = sessions.fields;
   if (s.idleTimeout !== undefined && s.absoluteTimeout !== undefined && s.idleTimeout > s.absoluteTimeout) {
     at(['sessions', 'idleTimeout'], 'must not be longer than sessions.absoluteTimeout');
   }
 
-  if (issues.length > 0 || !server.value || !netbox.value || !sessions.value || !signIn.value || !logging.value || !policy.compiled || !policy.source) {
+  if (issues.length > 0 || !server.value || !netbox.value || !sessions.value || !signIn.value || !logging.value || !metrics.value || !policy.compiled || !policy.source) {
     return { issues, notices };
   }
   const config: GateConfig = {
@@ -76,6 +82,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
     sessions: sessions.value,
     signIn: signIn.value,
     logging: logging.value,
+    metrics: metrics.value,
     sources: sources.resolved,
     policy: policy.compiled,
     policySource: policy.source,

@@ -25,8 +25,11 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
 
   const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, client: Client, session?: { id: string; s: GateSession }, setCookies: string[] = []): Promise<unknown> => {
     const rt = ctx.rt();
+    const metrics = rt.metrics;
+    const started = metrics ? performance.now() : 0;
     try {
       const r = await proxyRequest(req, res, {
+        ...(metrics ? { onUpstreamAnswer: (status: number) => metrics.netboxRequest({ method: req.method ?? 'GET', status, seconds: (performance.now() - started) / 1000 }) } : {}),
         target: rt.target,
         publicUrl: rt.publicUrl,
         isIdentityHeader: rt.headers.isIdentityHeader,

@@ -46,6 +46,8 @@ export interface ProxyOptions {
    * proxyRequest resolves to 'refused' for the caller to explain.
    */
   refusedAt?: string;
+  /** Called once: NetBox's response status when its headers arrive, 0 when it did not answer (metrics). */
+  onUpstreamAnswer?(status: number): void;
 }
 
 export class UpstreamError extends Error {
@@ -113,10 +115,12 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
     up = await response;
   } catch (err) {
     req.unpipe(upstream);
+    o.onUpstreamAnswer?.(0);
     throw new UpstreamError((err as Error).message, err, false);
   }
 
   const status = up.statusCode ?? 502;
+  o.onUpstreamAnswer?.(status);
   if (o.refusedAt !== undefined && status >= 300 && status < 400 && up.headers.location !== undefined && isLoginRedirect(up.headers.location, t, o.refusedAt)) {
     up.resume();
     return 'refused';

@@ -3,6 +3,7 @@
 import type { GateConfig } from '../config/load.js';
 import { createSource } from '../sources/factory.js';
 import type { Source, SourceDeps } from '../sources/source.js';
+import type { GatewayMetrics } from '../metrics/hooks.js';
 import type { Logger } from '../types.js';
 import { compileHeaderPlan, type HeaderPlan } from '../netbox/headers.js';
 import { createProxyTarget, type ProxyTarget } from '../netbox/target.js';
@@ -24,6 +25,8 @@ export interface Runtime {
   addressLimiter: RateLimiter;
   /** Cookie names that are never forwarded to NetBox (the gateway's own, NetBox's session). */
   dropCookies: ReadonlySet<string>;
+  /** The process's metrics (the same object across reloads); absent when metrics are off. */
+  metrics?: GatewayMetrics;
 }
 
 let generations = 0;
@@ -33,6 +36,7 @@ export interface RuntimeDeps {
   now?: () => number;
   /** Tests: build some sources themselves (a scripted source); undefined falls back to the factory. */
   createSource?: (cfg: GateConfig['sources'][number], deps: SourceDeps) => Source | undefined;
+  metrics?: GatewayMetrics;
 }
 
 export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps = {}): Runtime {
@@ -41,6 +45,7 @@ export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps 
     const d: SourceDeps = { logger };
     if (deps.fetch) d.fetch = deps.fetch;
     if (deps.now) d.now = deps.now;
+    if (deps.metrics) d.metrics = deps.metrics;
     sources.set(s.id, deps.createSource?.(s, d) ?? createSource(s, d));
   }
   const trusted = buildBlockList(cfg.server.trustedProxies);
@@ -58,6 +63,7 @@ export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps 
     userLimiter: createRateLimiter(rl.perUser.attempts, rl.perUser.window),
     addressLimiter: createRateLimiter(rl.perAddress.attempts, rl.perAddress.window),
     dropCookies: new Set([cfg.netbox.sessionCookie, ...Object.values(gatewayCookieNames(cfg.sessions.cookieName))]),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   };
 }
 

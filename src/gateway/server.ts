@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { GateConfig } from '../config/load.js';
+import type { GatewayMetrics } from '../metrics/hooks.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { Logger } from '../types.js';
 import type { GatewayContext } from './context.js';
@@ -24,7 +25,12 @@ export interface Gateway {
   /** Validated new config: applied to the next request; sessions are kept and re-decided. */
   reload(cfg: GateConfig): Promise<void>;
   runtime(): Runtime;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to `graceMs` (default 0:
+   * cut at once), then closes the sources and the store. Resolves to the number of connections
+   * that were still busy and had to be cut.
+   */
+  close(graceMs?: number): Promise<number>;
 }
 
 export interface GatewayOptions extends RuntimeDeps {
@@ -32,6 +38,7 @@ export interface GatewayOptions extends RuntimeDeps {
   store: KeyValueStore;
   /** Milliseconds since the epoch; swappable so tests can move time without sleeping. */
   now?: () => number;
+  metrics?: GatewayMetrics;
 }
 
 export function createGateway(initial: GateConfig, opts: GatewayOptions): Gateway {
@@ -41,6 +48,7 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
   if (opts.fetch) runtimeDeps.fetch = opts.fetch;
   if (opts.now) runtimeDeps.now = opts.now;
   if (opts.createSource) runtimeDeps.createSource = opts.createSource;
+  if (opts.metrics) runtimeDeps.metrics = opts.metrics;
   let rt = buildRuntime(initial, logger, runtimeDeps);
 
   const ctx: GatewayContext = {
@@ -88,13 +96,41 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
       logger.info({ generation: rt.generation, file: cfg.file }, 'configuration reloaded');
       setTimeout(() => void closeRuntime(old), 30_000).unref();
     },
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+    async close(graceMs = 0) {
+      const cut = await drain(server, graceMs);
       await closeRuntime(rt);
       await store.close();
+      return cut;
     },
   };
+}
+
+/**
+ * Graceful stop: no new connections; idle keep-alive connections are closed as soon as they are
+ * idle (a busy one becomes idle when its response ends); whatever is still busy after `graceMs`
+ * is cut. Resolves to the number of connections cut.
+ */
+function drain(server: http.Server | https.Server, graceMs: number): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let cut = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    const busy = () => new Promise<number>((r) => server.getConnections((_e, n) => r(n ?? 0)));
+    server.close(() => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve(cut);
+    });
+    server.closeIdleConnections();
+    // A connection whose request finished during the drain is idle again: close it promptly
+    // rather than waiting for the client's keep-alive to lapse.
+    poll = setInterval(() => server.closeIdleConnections(), 100);
+    timer = setTimeout(() => {
+      clearInterval(poll);
+      void busy().then((n) => {
+        cut = n;
+        server.closeAllConnections();
+      });
+    }, graceMs);
+  });
 }

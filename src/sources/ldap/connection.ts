@@ -5,6 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Client, FilterParser, ResultCodeError, type Filter } from 'ldapts';
 import { GateError } from '../../errors.js';
+import type { SourceMetrics } from '../../metrics/hooks.js';
 import type { Logger } from '../../types.js';
 import type { ResolvedLdapConfig } from './config.js';
 
@@ -220,18 +221,29 @@ export async function withFailover<T>(
   urls: readonly string[],
   connect: Connector,
   fn: (s: LdapSession) => Promise<T>,
-  opts: { logger: Logger; signal?: AbortSignal; sourceId: string },
+  opts: { logger: Logger; signal?: AbortSignal; sourceId: string; metrics?: SourceMetrics | undefined },
 ): Promise<T> {
   const failures: string[] = [];
   for (const url of urls) {
     if (opts.signal?.aborted) break;
     let session: LdapSession | undefined;
+    const started = performance.now();
+    const report = (outcome: 'answered' | 'timeout' | 'error') =>
+      opts.metrics?.aaaRequest({ source: opts.sourceId, protocol: 'ldap', server: url, outcome, seconds: (performance.now() - started) / 1000 });
     try {
       session = await connect(url, opts.signal);
-      return await fn(session);
+      const out = await fn(session);
+      report('answered');
+      return out;
     } catch (err) {
-      if (err instanceof GateError) throw err;
+      if (err instanceof GateError) {
+        // A decision (wrong password, no such user) is an answer.
+        report('answered');
+        throw err;
+      }
       const e = describe('request', err);
+      report(e.down && /timed? ?out/i.test(e.message) ? 'timeout' : 'error');
+      if (e.down) opts.metrics?.aaaFailover({ source: opts.sourceId, protocol: 'ldap', server: url });
       if (!e.down) {
         throw new GateError('ERR_SOURCE_CONFIG', `LDAP lookup failed on ${url}: ${e.message}; check bindDn, search bases, filters and access rights`, {
           cause: e,

@@ -88,7 +88,7 @@ export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, int
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
     if (ctx.signal?.aborted) ac.abort();
     live.add(ac);
-    return withFailover(cfg.urls, connect, fn, { logger, signal: ac.signal, sourceId: cfg.id }).finally(() => {
+    return withFailover(cfg.urls, connect, fn, { logger, signal: ac.signal, sourceId: cfg.id, metrics: deps.metrics }).finally(() => {
       live.delete(ac);
       ctx.signal?.removeEventListener('abort', onAbort);
     });

@@ -8,7 +8,9 @@ import { parseConfigText } from '../../../src/config/load.js';
 import { GateError } from '../../../src/errors.js';
 import { createGateway, type Gateway } from '../../../src/gateway/server.js';
 import type { PasswordSource, RedirectSource, SignInResult, SourceState } from '../../../src/sources/source.js';
+import type { GatewayMetrics } from '../../../src/metrics/hooks.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
+import type { KeyValueStore } from '../../../src/store/store.js';
 import type { Identity } from '../../../src/types.js';
 import { recordingLogger } from '../../support/logger.js';
 import { startRecordingUpstream, type SeenRequest } from '../../support/upstream.js';
@@ -74,7 +76,7 @@ function identity(sourceId: string, username: string, groups: string[]): Identit
   return { sourceId, sourceKind: 'oidc', subject: username, username, groups, attributes: { groups } };
 }
 
-export async function startHarness(opts: { sessions?: string; extraYaml?: string } = {}): Promise<Harness> {
+export async function startHarness(opts: { sessions?: string; extraYaml?: string; metrics?: GatewayMetrics; store?: KeyValueStore } = {}): Promise<Harness> {
   const script: Script = { users: {}, refresh: 'ok', refreshCalls: 0, upstream: () => false };
   const upstream = await startRecordingUpstream((req, res) => {
     if (script.upstream(req, res)) return true;
@@ -184,8 +186,9 @@ ${opts.extraYaml ?? ''}`;
 
   const gw = createGateway(cfg, {
     logger,
-    store: createMemoryStore({ now }),
+    store: opts.store ?? createMemoryStore({ now }),
     now,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
     createSource: (c) => (c.id === 'idp' ? redirectSource : c.id === 'aaa' ? passwordSource : undefined),
   });
   const addr = await gw.listen(port);

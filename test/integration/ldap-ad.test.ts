@@ -244,4 +244,28 @@ describe('LDAP source against a Samba Active Directory domain controller', () =>
     const msg = await rejects(outside.authenticate('alice', USERS.alice.pw, ctx), 'ERR_SOURCE_CONFIG');
     assert.match(msg, /127\.0\.0\.2.*NoSuchObject \(result 32\)/);
   });
+
+  it('a user filter with the in-chain rule admits only members of a group, nested ones too', async () => {
+    const filter = `(&(objectCategory=person)(objectClass=user)(sAMAccountName={username})(memberOf:${IN_CHAIN_RULE}:=${groupDn('NetBox-Admins')}))`;
+    const { src } = source({ userSearch: { base: STAFF_OU, filter } });
+    const alice = (await src.authenticate('alice', USERS.alice.pw, ctx)).state;
+    await rejects(src.authenticate('frank', USERS.frank.pw, ctx), 'ERR_AUTH_REJECTED', 'user_not_found');
+    await ad.tool('group', 'removemembers', 'NetBox-Admins', 'Network-Ops');
+    try {
+      await rejects(src.refresh!(alice, ctx), 'ERR_AUTH_REJECTED', 'user_gone');
+    } finally {
+      await ad.tool('group', 'addmembers', 'NetBox-Admins', 'Network-Ops');
+    }
+  });
+
+  // Last: it restarts the DC with its default setting.
+  it('a DC that requires strong auth refuses plain simple binds: a configuration error that points at TLS', async () => {
+    await ad.restart({ requireStrongAuth: true });
+    const plain = source({ urls: [ad.ldapUrl], insecureAllowPlaintext: true }).src;
+    const msg = await rejects(plain.authenticate('alice', USERS.alice.pw, ctx), 'ERR_SOURCE_CONFIG');
+    assert.match(msg, /requires TLS for simple binds.*use ldaps:\/\/ or startTls: true/);
+    const startTls = source({ urls: [ad.ldapUrl], startTls: true }).src;
+    assert.equal((await startTls.authenticate('alice', USERS.alice.pw, ctx)).identity.username, 'alice');
+    assert.equal((await source().src.authenticate('alice', USERS.alice.pw, ctx)).identity.username, 'alice');
+  });
 });

@@ -5,7 +5,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startDaemon, tcpListening } from './daemon.js';
+import { startDaemon, tcpListening, type Daemon } from './daemon.js';
 import { makeTempDir } from './temp.js';
 
 const run = promisify(execFile);
@@ -49,7 +49,12 @@ export interface SambaAd {
   caFile: string;
   /** Runs `samba-tool <args>` against this domain's database. */
   tool(...args: string[]): Promise<string>;
-  /** Everything samba printed so far, for failure messages. */
+  /**
+   * Stops samba and starts it again on the same domain with `ldap server require strong auth`
+   * set as given: true is the default of a fresh DC (simple binds only over TLS).
+   */
+  restart(opts: { requireStrongAuth: boolean }): Promise<void>;
+  /** Everything samba printed so far (since the last start), for failure messages. */
   output(): string;
   stop(): Promise<void>;
 }
@@ -75,6 +80,21 @@ async function makeCerts(dir: string): Promise<void> {
   await ssl('x509', '-req', '-in', 'dc.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'dc.ext', '-out', 'dc.pem');
   // Samba refuses a key file others can read.
   await chmod(join(dir, 'dc.key'), 0o600);
+}
+
+const STRONG_AUTH_OFF = 'ldap server require strong auth = no';
+const STRONG_AUTH_ON = 'ldap server require strong auth = yes';
+
+function startSamba(conf: string): Promise<Daemon> {
+  return startDaemon({
+    name: 'samba (AD DC)',
+    cmd: '/usr/sbin/samba',
+    args: ['--foreground', '--no-process-group', '-M', 'single', '--debug-stdout', '-s', conf],
+    ready: tcpListening([389, 636], AD_HOST),
+    timeoutMs: 30_000,
+    pollMs: 100,
+    maxOutputChars: 64_000,
+  });
 }
 
 export async function startSambaAd(): Promise<SambaAd> {
@@ -107,7 +127,7 @@ export async function startSambaAd(): Promise<SambaAd> {
     // Added after provisioning (provision itself wants the defaults): plain simple binds for the
     // insecureAllowPlaintext test, our certificate, and every file inside the temp dir.
     const extra = [
-      'ldap server require strong auth = no',
+      STRONG_AUTH_OFF,
       'tls enabled = yes',
       `tls keyfile = ${join(dir, 'dc.key')}`,
       `tls certfile = ${join(dir, 'dc.pem')}`,
@@ -136,22 +156,28 @@ export async function startSambaAd(): Promise<SambaAd> {
     await tmp.remove();
     throw err;
   }
-  const daemon = await startDaemon({
-    name: 'samba (AD DC)',
-    cmd: '/usr/sbin/samba',
-    args: ['--foreground', '--no-process-group', '-M', 'single', '--debug-stdout', '-s', conf],
-    ready: tcpListening([389, 636], AD_HOST),
-    timeoutMs: 30_000,
-    pollMs: 100,
-    maxOutputChars: 64_000,
-    cleanup: () => tmp.remove(),
-  });
+  let daemon: Daemon;
+  try {
+    daemon = await startSamba(conf);
+  } catch (err) {
+    await tmp.remove();
+    throw err;
+  }
   return {
     ldapUrl: `ldap://${AD_HOST}`,
     ldapsUrl: `ldaps://${AD_HOST}`,
     caFile: join(dir, 'ca.pem'),
     tool,
+    async restart({ requireStrongAuth }) {
+      await daemon.stop();
+      const text = await readFile(conf, 'utf8');
+      await writeFile(conf, text.replace(requireStrongAuth ? STRONG_AUTH_OFF : STRONG_AUTH_ON, requireStrongAuth ? STRONG_AUTH_ON : STRONG_AUTH_OFF));
+      daemon = await startSamba(conf);
+    },
     output: () => daemon.output(),
-    stop: () => daemon.stop(),
+    async stop() {
+      await daemon.stop();
+      await tmp.remove();
+    },
   };
 }

@@ -52,6 +52,7 @@ export class LdapOpError extends Error {
   readonly diagnostic?: string;
 }
 
+export const RESULT_REFERRAL = 10;
 export const RESULT_NO_SUCH_OBJECT = 32;
 export const RESULT_INVALID_CREDENTIALS = 49;
 /** strongerAuthRequired / confidentialityRequired: the server wants TLS (or signing) for a simple bind. */
@@ -66,7 +67,11 @@ function describe(op: string, err: unknown): LdapOpError {
   if (err instanceof ResultCodeError) {
     // ldapts appends " Code: 0x31" to the server's diagnostic message.
     const diagnostic = err.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '').trim();
-    return new LdapOpError(op, err.code, TRANSIENT_RESULTS.has(err.code), `${op}: ${err.name.replace(/Error$/, '')} (result ${err.code})`, {
+    // AD answers a base outside its naming contexts with a referral (result 10), which ldapts
+    // reports as an unknown code and, like this source, never follows.
+    const what = err.code === RESULT_REFERRAL ? 'Referral' : err.name.replace(/Error$/, '');
+    const note = err.code === RESULT_REFERRAL ? ', not followed' : '';
+    return new LdapOpError(op, err.code, TRANSIENT_RESULTS.has(err.code), `${op}: ${what} (result ${err.code}${note})`, {
       cause: err,
       ...(diagnostic ? { diagnostic } : {}),
     });

@@ -3,6 +3,7 @@
 // against a real domain controller: test/integration/ldap-ad.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { UnknownStatusCodeError } from 'ldapts';
 import { isGateError } from '../../../src/errors.js';
 import { parseAdBindError } from '../../../src/sources/ldap/ad-errors.js';
 import { resolveLdapConfig } from '../../../src/sources/ldap/config.js';
@@ -108,5 +109,28 @@ describe('a refused bind becomes an error', () => {
   it("the service account's AD reason is in the configuration error (e.g. its password expired)", async () => {
     await assert.rejects(make(49, diag('532'), { serviceFails: true }).authenticate('u', 'pw', ctx), (e) =>
       isGateError(e, 'ERR_SOURCE_CONFIG') && e.detail['adCode'] === '532' && /rejected the service account CN=svc,DC=corp,DC=example: password expired \(AD data 532\)/.test(e.message) && !/svc-pw/.test(e.message));
+  });
+});
+
+describe('a referral answer', () => {
+  it('(result 10, as AD gives for a base outside its naming contexts) is a configuration error, not followed', async () => {
+    const contacted: string[] = [];
+    const connect: Connector = async (url) => {
+      contacted.push(url);
+      return {
+        url,
+        bind: async () => {},
+        // What ldapts throws for result 10: it has no class of its own and no chasing.
+        search: async () => {
+          throw new UnknownStatusCodeError(10, '0000202B: RefErr: DSID-0310084A, data 0, 1 access points\n\tref 1: \'other.example.net\'\n');
+        },
+        close: async () => {},
+      };
+    };
+    const cfg = ldapSourceSchema.parse({ kind: 'ldap', id: 'ad', activeDirectory: true, urls: ['ldaps://dc1', 'ldaps://dc2'], bindDn: 'CN=svc,DC=corp', bindPassword: 'p', userSearch: { base: 'DC=other,DC=example,DC=net' }, groups: { nested: 'none' } });
+    const src = createLdapSource(cfg, { logger: silentLogger }, { connect });
+    await assert.rejects(src.authenticate('u', 'pw', { clientIp: '192.0.2.1' }), (e) =>
+      isGateError(e, 'ERR_SOURCE_CONFIG') && /ldaps:\/\/dc1: (search|request): Referral \(result 10, not followed\)/.test(e.message));
+    assert.deepEqual(contacted, ['ldaps://dc1'], 'neither the referral target nor the next DC is asked');
   });
 });

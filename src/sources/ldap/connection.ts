@@ -42,15 +42,22 @@ export class LdapOpError extends Error {
     readonly resultCode: number | undefined,
     readonly down: boolean,
     message: string,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; diagnostic?: string } = {},
   ) {
     super(message, options);
     this.name = 'LdapOpError';
+    if (options.diagnostic !== undefined) this.diagnostic = options.diagnostic;
   }
+
+  /** The server's diagnostic message (AD puts the reason for a refused bind here). */
+  readonly diagnostic?: string;
 }
 
+export const RESULT_REFERRAL = 10;
 export const RESULT_NO_SUCH_OBJECT = 32;
 export const RESULT_INVALID_CREDENTIALS = 49;
+/** strongerAuthRequired / confidentialityRequired: the server wants TLS (or signing) for a simple bind. */
+export const RESULTS_TLS_REQUIRED: ReadonlySet<number> = new Set([8, 13]);
 // busy, unavailable: the server is there but cannot serve; another one may.
 const TRANSIENT_RESULTS = new Set([51, 52]);
 
@@ -59,7 +66,16 @@ const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO/;
 function describe(op: string, err: unknown): LdapOpError {
   if (err instanceof LdapOpError) return err;
   if (err instanceof ResultCodeError) {
-    return new LdapOpError(op, err.code, TRANSIENT_RESULTS.has(err.code), `${op}: ${err.name.replace(/Error$/, '')} (result ${err.code})`, { cause: err });
+    // ldapts appends " Code: 0x31" to the server's diagnostic message.
+    const diagnostic = err.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '').trim();
+    // AD answers a base outside its naming contexts with a referral (result 10), which ldapts
+    // reports as an unknown code and, like this source, never follows.
+    const what = err.code === RESULT_REFERRAL ? 'Referral' : err.name.replace(/Error$/, '');
+    const note = err.code === RESULT_REFERRAL ? ', not followed' : '';
+    return new LdapOpError(op, err.code, TRANSIENT_RESULTS.has(err.code), `${op}: ${what} (result ${err.code}${note})`, {
+      cause: err,
+      ...(diagnostic ? { diagnostic } : {}),
+    });
   }
   const e = err as NodeJS.ErrnoException;
   const code = typeof e?.code === 'string' ? e.code : '';

@@ -167,7 +167,9 @@ export function createSignIn(ctx: GatewayContext) {
     } catch (err) {
       if (isGateError(err, 'ERR_AUTH_REJECTED')) {
         rt().userLimiter.hit(userKey);
-        ctx.logger.info({ audit: 'sign_in', source: sourceId, user: username, allowed: false, reason: 'credentials rejected', clientIp: client.ip }, 'sign-in rejected');
+        // The source's own reason (e.g. AD's "account disabled") goes to the audit line only.
+        const why = typeof err.detail.reason === 'string' ? `credentials rejected (${err.detail.reason})` : 'credentials rejected';
+        ctx.logger.info({ audit: 'sign_in', source: sourceId, user: username, allowed: false, reason: why, clientIp: client.ip }, 'sign-in rejected');
         rt().metrics?.signIn({ source: sourceId, result: 'rejected', reason: 'ERR_AUTH_REJECTED' });
         // One message whatever the reason: no hint whether the user exists.
         return renderSignIn(res, next, 401, 'Invalid username or password.', username, sourceId);

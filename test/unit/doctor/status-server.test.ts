@@ -5,6 +5,9 @@ import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import { ATTR, CODE, buildReply, verifyRequest, type RawPacket } from '../../../src/sources/radius/packet.js';
 import { statusServer } from '../../../src/sources/radius/status.js';
+import type { RadiusSourceConfig } from '../../../src/sources/radius/config.js';
+import type { DoctorContext } from '../../../src/doctor/context.js';
+import { checkRadius } from '../../../src/doctor/radius.js';
 import { startFakeServer } from '../radius/fake-server.js';
 
 const SECRET = 'status-secret';
@@ -25,7 +28,7 @@ test('the request is a Status-Server with Message-Authenticator first, signed wi
   });
   try {
     const r = await statusServer(cfg(), { host: '127.0.0.1', port: server.port });
-    assert.deepEqual(r, { server: `127.0.0.1:${server.port}`, result: 'alive' });
+    assert.deepEqual(r, { server: `127.0.0.1:${server.port}`, result: 'alive', code: CODE.ACCESS_ACCEPT });
     const req = seen[0]!;
     assert.equal(req.code, 12);
     assert.equal(req.attributes[0]!.type, ATTR.MESSAGE_AUTHENTICATOR);
@@ -70,6 +73,22 @@ test('silence (a server that drops what it cannot verify) is no answer', async (
     const r = await statusServer(cfg(), { host: '127.0.0.1', port: server.port });
     assert.equal(r.result, 'no_answer');
     assert.match((r as { reason: string }).reason, /no reply after 1 attempt/);
+  } finally {
+    await server.close();
+  }
+});
+
+test('doctor: a server that ignores Status-Server but rejects the probe user passes, naming the fallback', async () => {
+  const server = await startFakeServer((req, _from, reply) => {
+    if (req.code === CODE.ACCESS_REQUEST) reply(buildReply(CODE.ACCESS_REJECT, req, [], Buffer.from(SECRET)));
+  });
+  try {
+    const source = { id: 'nps', servers: [{ host: '127.0.0.1', port: server.port }], ...cfg() } as unknown as RadiusSourceConfig;
+    const [line] = await checkRadius({} as DoctorContext, source);
+    assert.equal(line!.status, 'pass');
+    assert.equal(line!.check, `source nps: radius status-server 127.0.0.1:${server.port}`);
+    assert.match(line!.detail, /no answer to Status-Server .* Access-Request for the non-existent user netbox-gate-doctor-probe-[0-9a-f]{8} got a verified Access-Reject/);
+    assert.deepEqual(server.received.map((p) => p.code), [CODE.STATUS_SERVER, CODE.ACCESS_REQUEST]);
   } finally {
     await server.close();
   }

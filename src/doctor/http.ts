@@ -69,15 +69,9 @@ export function probe(url: URL, req: ProbeRequest): Promise<ProbeResponse> {
   });
 }
 
-/** A URL's path under a base URL that may carry a path prefix (NetBox's BASE_PATH). */
+/** `path` (may carry a query) under a base URL that may have a path prefix (NetBox's BASE_PATH). */
 export function under(base: URL, path: string): URL {
-  const u = new URL(base.href);
-  u.pathname = base.pathname.replace(/\/+$/, '') + path;
-  u.search = '';
-  const q = path.indexOf('?');
-  if (q >= 0) {
-    u.pathname = base.pathname.replace(/\/+$/, '') + path.slice(0, q);
-    u.search = path.slice(q);
-  }
+  const u = new URL(path, base.origin);
+  u.pathname = base.pathname.replace(/\/+$/, '') + u.pathname;
   return u;
 }

@@ -236,14 +236,15 @@ async function cleanup(cfg: GateConfig, p: Probe, get: Get, auth: string | undef
     }
   }
   const sessions = ended > 0 ? ` and ended its ${ended} NetBox session${ended === 1 ? '' : 's'}` : '';
-  if (!p.honoured) return pass(CLEANUP, `nothing to clean up: NetBox created no probe user${sessions}`);
   const manual = `delete the NetBox user ${p.user} (Admin > Users, or DELETE /api/users/users/<id>/)`;
   if (!auth) {
+    if (!p.honoured) return pass(CLEANUP, `nothing to clean up: NetBox did not log the probe user ${p.user} in${sessions}`);
     return warn(CLEANUP, `NetBox created the user ${p.user} for the probe${sessions}; doctor has no API token to remove it: ${manual}, or pass --netbox-token / NETBOX_GATE_DOCTOR_TOKEN next time`);
   }
   try {
+    // Looked up even when no probe seemed to work: one that timed out may still have created it.
     const u = await findUser(get, auth, p.user);
-    if (!u) return pass(CLEANUP, `the probe user ${p.user} is not in NetBox${sessions}`);
+    if (!u) return pass(CLEANUP, `nothing to clean up: NetBox holds no user ${p.user}${sessions}`);
     const del = (await get(`/api/users/users/${u.id}/`, { Accept: 'application/json', Authorization: auth }, undefined, 'DELETE')).status;
     if (del !== 204) return warn(CLEANUP, `NetBox refused to delete the probe user ${p.user} (HTTP ${del}): ${manual}`);
     return pass(CLEANUP, `deleted the NetBox user ${p.user} (id ${u.id}) that the probe created${sessions}`);

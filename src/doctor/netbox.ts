@@ -50,6 +50,8 @@ export function defaultLocalAddresses(): string[] {
 interface Probe {
   /** Who the probe pretends to be: random, so it never matches a real user. */
   user: string;
+  /** NetBox's session cookie name (netbox.sessionCookie). */
+  cookieName: string;
   /** NetBox session cookies the probes received, to log out. */
   sessions: Array<{ connectTo: string | undefined; sessionId: string }>;
   honoured: boolean;
@@ -73,7 +75,7 @@ export async function checkNetbox(ctx: DoctorContext): Promise<CheckResult[]> {
     return out;
   }
 
-  const p: Probe = { user: `netbox-gate-doctor-probe-${randomBytes(6).toString('hex')}`, sessions: [], honoured: false };
+  const p: Probe = { user: `netbox-gate-doctor-probe-${randomBytes(6).toString('hex')}`, cookieName: cfg.netbox.sessionCookie, sessions: [], honoured: false };
   const h = cfg.netbox.headers;
   // What the gateway sends for a signed-in user, with no groups: a group would be created in NetBox.
   const gatewayHeaders = {
@@ -127,7 +129,12 @@ async function checkVersion(cfg: GateConfig, get: Get, auth: string | undefined)
 /** True when NetBox logged the probe user in; records the session it started. */
 async function probeLogin(p: Probe, get: Get, headers: Record<string, string>, connectTo?: string): Promise<{ honoured: boolean; res: ProbeResponse }> {
   const res = await get('/user/profile/', { Accept: 'text/html', ...headers }, connectTo);
-  const cookie = [res.headers['set-cookie'] ?? []].flat().map((c) => /^sessionid=([^;]+)/.exec(c)?.[1]).find((v) => v !== undefined);
+  const prefix = `${p.cookieName}=`;
+  const cookie = [res.headers['set-cookie'] ?? []]
+    .flat()
+    .filter((c) => c.startsWith(prefix))
+    .map((c) => c.slice(prefix.length).split(';')[0]!)
+    .find((v) => v !== '' && v !== '""');
   const honoured = res.status === 200 && res.body.includes(p.user);
   if (cookie) p.sessions.push({ connectTo, sessionId: cookie });
   if (honoured) p.honoured = true;
@@ -188,6 +195,7 @@ async function checkTrust(ctx: DoctorContext, cfg: GateConfig, p: Probe, get: Ge
     return fail(TRUST, `${seen} "${SPOOFING_WARNING}" (the Pomerium seed). ${fix} If only the gateway's host can reach ${base.host}, rerun with --netbox-private.`);
   }
   // netbox.url is on loopback: only this host reaches it there. Does NetBox answer elsewhere too?
+  const honouredHere = p.honoured;
   const addrs = (ctx.opts.localAddresses ?? defaultLocalAddresses)().filter((a) => a !== base.hostname.replace(/^\[|\]$/g, ''));
   const results = await Promise.all(
     addrs.map(async (a) => {
@@ -206,9 +214,13 @@ async function checkTrust(ctx: DoctorContext, cfg: GateConfig, p: Probe, get: Ge
         `anyone who can reach those addresses can be any NetBox user. "${SPOOFING_WARNING}" (the Pomerium seed). ${fix}`,
     );
   }
+  const unreachable = results.filter((r) => r.error !== undefined).map((r) => label(r.a, port));
   const answered = results.filter((r) => r.error === undefined).map((r) => label(r.a, port));
-  const tail = answered.length > 0 ? `; ${answered.join(', ')} answered without honouring it` : '';
-  return pass(TRUST, `NetBox takes identity headers only on loopback (${base.host}); not reachable at ${results.filter((r) => r.error !== undefined).map((r) => label(r.a, port)).join(', ') || 'any other address of this host'}${tail}`);
+  const elsewhere =
+    (unreachable.length > 0 ? `not reachable at ${unreachable.join(', ')}` : 'no other address of this host probed') +
+    (answered.length > 0 ? `; ${answered.join(', ')} answered without honouring it` : '');
+  if (!honouredHere) return pass(TRUST, `NetBox did not honour the probe header at ${base.host} (see netbox: remote auth); ${elsewhere}`);
+  return pass(TRUST, `NetBox takes identity headers only on loopback (${base.host}); ${elsewhere}`);
 }
 
 interface NbUser {

@@ -53,6 +53,7 @@ test('remote auth off: NetBox sends the probe user to its login page; the lines 
     assert.equal(by['netbox: remote auth']!.status, 'fail');
     assert.match(by['netbox: remote auth']!.detail, /sent the probe user netbox-gate-doctor-probe-[0-9a-f]+ to its login page: .*REMOTE_AUTH_HEADER = 'HTTP_X_REMOTE_USER'/);
     assert.equal(by['netbox: header trust']!.status, 'pass');
+    assert.match(by['netbox: header trust']!.detail, /did not honour the probe header at 127\.0\.0\.1:\d+ \(see netbox: remote auth\); no other address of this host probed/);
     assert.match(by['netbox: probe cleanup']!.detail, /nothing to clean up: NetBox did not log the probe user netbox-gate-doctor-probe-[0-9a-f]+ in/);
     // NetBox saw the gateway's Host and identity headers, and no groups.
     const probe = nb.seen.find((r) => r.url === '/user/profile/')!;

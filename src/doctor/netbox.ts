@@ -2,6 +2,7 @@
 // sent with the gateway's identity headers is logged in); whether NetBox also honours such a
 // header from anyone who reaches it directly; and cleanup of what the probes created.
 import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import type { GateConfig } from '../config/load.js';
@@ -30,6 +31,25 @@ export function isLoopbackHost(host: string): boolean {
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   if (isIP(h) === 4) return h.startsWith('127.');
   return h === '::1' || h === '0:0:0:0:0:0:0:1';
+}
+
+/** A name counts as loopback when every address it resolves to is (e.g. an /etc/hosts alias). */
+async function resolvesToLoopback(host: string, timeoutMs: number): Promise<boolean> {
+  if (isLoopbackHost(host) || isIP(host.replace(/^\[|\]$/g, ''))) return isLoopbackHost(host);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const addrs = await Promise.race([
+      lookup(host, { all: true }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('DNS timeout')), timeoutMs);
+      }),
+    ]);
+    return addrs.length > 0 && addrs.every((a) => isLoopbackHost(a.address));
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -188,7 +208,7 @@ async function checkTrust(ctx: DoctorContext, cfg: GateConfig, p: Probe, get: Ge
   const fix =
     `Fix: make NetBox reachable only by the gateway: bind it to 127.0.0.1 (or a private network only the gateway is on), ` +
     `firewall port ${port}, and do not publish it (docker: no "ports:" for NetBox).`;
-  if (!isLoopbackHost(base.hostname)) {
+  if (!(await resolvesToLoopback(base.hostname, ctx.timeoutMs))) {
     if (!p.honoured) return pass(TRUST, `NetBox at ${cfg.netbox.url} did not honour the probe header`);
     const seen = `NetBox at ${cfg.netbox.url} logged in a probe user from a ${header} header that doctor sent directly, not through the gateway: anyone who can reach that address can do the same.`;
     if (ctx.opts.netboxPrivate) return warn(TRUST, `${seen} You stated (--netbox-private) that only the gateway can reach it; keep it so.`);

@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import { configPath, loadConfigFile, type GateConfig } from '../config/load.js';
 import { formatConfigNotice, logConfigNotices } from '../config/notices.js';
 import { ConfigError, formatConfigIssue, GateError } from '../errors.js';
+import { runDoctor } from '../doctor/run.js';
+import { exitCode as doctorExitCode, formatJson, formatText } from '../doctor/report.js';
 import { createGateway } from '../gateway/server.js';
 import { renderNetboxSettings } from '../netbox/settings.js';
 import { decide } from '../policy/evaluate.js';
@@ -26,6 +28,9 @@ Commands:
                  then notes ("note: ...") that do not fail the check
   explain        show the policy decision for an identity: --source ID --claims FILE.json [--json]
   netbox-config  print the matching NetBox settings: [--format python|env]
+  doctor         live checks of the sources, NetBox and certificates, one pass/warn/fail line
+                 each; exits 1 on a failure: [--json] [--netbox-token T] [--netbox-private]
+                 (token also from $NETBOX_GATE_DOCTOR_TOKEN; see docs/doctor.md)
 
 Options:
   --config PATH  config file (default: $NETBOX_GATE_CONFIG or ./netbox-gate.yaml)
@@ -60,6 +65,8 @@ export async function main(argv: string[]): Promise<number> {
       claims: { type: 'string' },
       json: { type: 'boolean', default: false },
       format: { type: 'string', default: 'python' },
+      'netbox-token': { type: 'string' },
+      'netbox-private': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -85,6 +92,14 @@ export async function main(argv: string[]): Promise<number> {
       return explain(values);
     case 'serve':
       return serve(values.config);
+    case 'doctor': {
+      const results = await runDoctor(load(values.config), {
+        netboxToken: values['netbox-token'] ?? process.env.NETBOX_GATE_DOCTOR_TOKEN,
+        netboxPrivate: values['netbox-private'],
+      });
+      out(values.json ? formatJson(results) : formatText(results));
+      return doctorExitCode(results);
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -81,10 +81,11 @@ function parseLines(text: string): Parsed {
 function parseYaml(text: string): Parsed {
   const res: Parsed = { entries: [], issues: [] };
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   const lineOf = (node: YamlNode | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : undefined);
   for (const e of doc.errors) {
-    const issue: UsersFileIssue = { message: e.message.split('\n')[0] ?? e.message };
+    // The first line of yaml's message, without its "at line N, column M:" (the line is reported apart).
+    const issue: UsersFileIssue = { message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '') };
     const line = e.linePos?.[0]?.line;
     if (line !== undefined) issue.line = line;
     res.issues.push(issue);

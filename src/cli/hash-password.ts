@@ -9,10 +9,11 @@ const MAX_PASSWORD = 1024; // what the sign-in form accepts
 /** Reads one line from a terminal with echo off; Ctrl-C / Ctrl-D abandon it. */
 function readHidden(prompt: string, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<string> {
   return new Promise((resolve, reject) => {
-    output.write(prompt);
     let value = '';
     const wasRaw = input.isRaw;
+    // Echo off before the prompt shows, so nothing typed (or pasted) early is echoed.
     input.setRawMode(true);
+    output.write(prompt);
     input.resume();
     input.setEncoding('utf8');
     const done = (err?: Error) => {

@@ -1,6 +1,6 @@
 // `netbox-gate hash-password`: reads a password (from the terminal without echo, asked twice, or
 // from standard input when it is a pipe) and prints its argon2id PHC string for a local users file.
-import { hashPassword } from '../sources/local/password-hash.js';
+import { ARGON2_MISSING, argon2Available, hashPassword } from '../sources/local/password-hash.js';
 
 export class PasswordInputError extends Error {}
 
@@ -65,6 +65,7 @@ export async function readNewPassword(input: NodeJS.ReadStream = process.stdin, 
 
 /** Prints the PHC string of a password read from the terminal or a pipe. */
 export async function hashPasswordCommand(write: (s: string) => void): Promise<number> {
+  if (!argon2Available) throw new PasswordInputError(ARGON2_MISSING);
   const password = await readNewPassword();
   write(await hashPassword(password));
   return 0;

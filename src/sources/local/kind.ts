@@ -31,6 +31,10 @@ export const localKind = defineSourceKind({
   notices(cfg) {
     const out: SourceIssue[] = [];
     if (cfg.users.length === 0) out.push({ path: 'usersFile', message: `${cfg.usersFile} lists no users: nobody can sign in with this source` });
+    // The decoy for unknown names costs what the first user's hash costs: with mixed costs the
+    // time a refusal takes could tell an unknown name from a user with a different cost.
+    const costs = new Set(cfg.users.map((u) => `m=${u.hash.params.memory},t=${u.hash.params.passes},p=${u.hash.params.parallelism}`));
+    if (costs.size > 1) out.push({ path: 'usersFile', message: `${cfg.usersFile} mixes hash costs (${[...costs].join('; ')}): make every hash with the same settings so refusals take the same time` });
     if (cfg.worldReadable) out.push({ path: 'usersFile', message: `${cfg.usersFile} is readable by every account on this machine; chmod o-r it (docs/break-glass.md)` });
     return out;
   },

@@ -19,6 +19,7 @@ const tmp = makeTempDirSync('netbox-gate-local-');
 after(() => tmp.remove());
 const CHEAP = { memory: 64, passes: 1, parallelism: 1 };
 const ctx = { clientIp: '127.0.0.1' };
+const REFERENCE_HASH = '$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc';
 
 function config(usersFile: string): string {
   return `server:
@@ -123,6 +124,14 @@ describe('local source', () => {
     assert.equal((await source.authenticate('ops-root', 'root-pw', ctx)).identity.username, 'ops-root');
   });
 
+  it('an unknown user takes the same path as a known one: a full argon2id check, through the same bound', async () => {
+    // Observable without a clock: unknown names fill the two running checks and the queue of 64
+    // exactly as known names do, so each costs one real computation (against the decoy).
+    const results = await Promise.allSettled(Array.from({ length: 70 }, (_, i) => source.authenticate(`nobody-${i}`, 'root-pw', ctx)));
+    const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code));
+    assert.deepEqual(codes, [...Array(66).fill('ERR_AUTH_REJECTED'), ...Array(4).fill('ERR_SOURCE_UNAVAILABLE')]);
+  });
+
   it('the same identity from attributes as at sign-in (explain)', async () => {
     const signedIn = (await source.authenticate('ops-root', 'root-pw', ctx)).identity;
     assert.deepEqual(source.identityFromAttributes(signedIn.attributes), signedIn);
@@ -156,6 +165,8 @@ describe('local source', () => {
     assert.deepEqual(c.notices.map((n) => n.message), [`${join(tmp.path, 'notices', 'etc', 'users.yaml')} lists no users: nobody can sign in with this source`]);
     assert.equal(c2.notices.length, 2);
     assert.match(c2.notices[1]!.message, /readable by every account on this machine; chmod o-r it/);
+    const mixed = load('mixed', `a:${REFERENCE_HASH}\nb:${REFERENCE_HASH.replace('t=2', 't=3')}\n`, 'users');
+    assert.deepEqual(mixed.notices.map((n) => n.message.replace(/^\S+ /, '')), ['mixes hash costs (m=65536,t=2,p=1; m=65536,t=3,p=1): make every hash with the same settings so refusals take the same time']);
   });
 
   it('`netbox-gate explain` shows what the policy gives a break-glass account', () => {

@@ -1,5 +1,5 @@
-// The `netbox-gate` command: serve, check, explain, netbox-config. Errors reach the user as
-// messages with field paths and lines, never stack traces.
+// The `netbox-gate` command: serve, check, explain, netbox-config, hash-password. Errors reach
+// the user as messages with field paths and lines, never stack traces.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -10,6 +10,7 @@ import { runDoctor } from '../doctor/run.js';
 import { exitCode as doctorExitCode, formatJson, formatText } from '../doctor/report.js';
 import { createGateway } from '../gateway/server.js';
 import { renderNetboxSettings } from '../netbox/settings.js';
+import { hashPasswordCommand, PasswordInputError } from './hash-password.js';
 import { decide } from '../policy/evaluate.js';
 import { createMetrics } from '../metrics/registry.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
@@ -31,10 +32,13 @@ Commands:
   doctor         live checks of the sources, NetBox and certificates, one pass/warn/fail line
                  each; exits 1 on a failure: [--json] [--netbox-token T] [--netbox-private]
                  (token also from $NETBOX_GATE_DOCTOR_TOKEN; see docs/doctor.md)
+  hash-password  print an argon2id hash for a local users file (password from the
+                 terminal without echo, or the first line of standard input)
 
 Options:
   --config PATH  config file (default: $NETBOX_GATE_CONFIG or ./netbox-gate.yaml)
   -h, --help     this help
+  -V, --version  print the version
 `;
 
 class UsageError extends Error {}
@@ -55,6 +59,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     out(USAGE);
     return command ? 0 : 2;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    out(packageVersion());
+    return 0;
   }
   const { values } = parseArgs({
     args: rest,
@@ -100,9 +108,17 @@ export async function main(argv: string[]): Promise<number> {
       out(values.json ? formatJson(results) : formatText(results));
       return doctorExitCode(results);
     }
+    case 'hash-password':
+      return hashPasswordCommand(out);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** The installed package's version (build/src/cli/main.js -> package.json). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }
 
 async function explain(values: { config?: string | undefined; source?: string | undefined; claims?: string | undefined; json?: boolean | undefined }): Promise<number> {
@@ -227,6 +243,9 @@ export async function run(argv: string[]): Promise<void> {
     if (e instanceof ConfigError) {
       err(`${e.issues.length} problem${e.issues.length === 1 ? '' : 's'} in the configuration:`);
       for (const i of e.issues) err(`  ${formatConfigIssue(i)}`);
+      process.exitCode = 1;
+    } else if (e instanceof PasswordInputError) {
+      err(`netbox-gate hash-password: ${e.message}`);
       process.exitCode = 1;
     } else if (e instanceof GateError) {
       err(`netbox-gate: ${e.message}`);

@@ -132,7 +132,7 @@ function validateSources(value: unknown, loc: Located, issues: ConfigIssue[], no
     }
     const parsed = def.schema.safeParse(entry);
     if (!parsed.success) return void issues.push(...zodIssues(loc, parsed.error, base));
-    const r = def.resolve ? def.resolve(parsed.data) : { config: parsed.data as ResolvedSourceConfig, issues: [] };
+    const r = def.resolve ? def.resolve(parsed.data, { baseDir: dirname(loc.file) }) : { config: parsed.data as ResolvedSourceConfig, issues: [] };
     // Without resolve() the parsed entry is what the factory takes (R defaults to the schema's output).
     for (const iss of r.issues) at(splitPath(base, iss.path), iss.message);
     if (!r.config) return;

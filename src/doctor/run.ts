@@ -7,7 +7,7 @@ import { checkLdap } from './ldap.js';
 import { checkNetbox } from './netbox.js';
 import { checkOidc } from './oidc.js';
 import { checkRadius } from './radius.js';
-import type { CheckResult } from './report.js';
+import { pass, warn, type CheckResult } from './report.js';
 import { checkTacacs } from './tacacs.js';
 import { checkTls } from './tls.js';
 import { checkUpstream } from './upstream.js';
@@ -27,6 +27,11 @@ export async function runDoctor(cfg: GateConfig, opts: DoctorOptions = {}): Prom
           return checkTacacs(ctx, s);
         case 'upstream':
           return checkUpstream(ctx, s);
+        case 'local':
+          // Nothing to reach: the users file was read and checked when the config loaded.
+          return Promise.resolve([
+            s.users.length ? pass(`source ${s.id}: local users`, `${s.users.length} users in ${s.usersFile}`) : warn(`source ${s.id}: local users`, `${s.usersFile} lists no users`),
+          ]);
       }
     }),
   );

@@ -13,6 +13,7 @@ import { admit } from './admission.js';
 import { clientOf } from './client.js';
 import { gatewayCookieNames, type GatewayContext } from './context.js';
 import { clearCookie, getCookie, serializeCookie } from './cookies.js';
+import type { Lane } from '../netbox/target.js';
 import { proxyRequest, UpstreamError } from './proxy.js';
 import { safeReturnPath } from './redirect.js';
 import { redirect, sendJson, sendOutcome, wantsHtml } from './respond.js';
@@ -23,11 +24,19 @@ import type { createSignIn } from './signin.js';
 export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof createRoutes>, signIn: ReturnType<typeof createSignIn>) {
   const { logger } = ctx;
 
-  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, client: Client, session?: { id: string; s: GateSession }, setCookies: string[] = []): Promise<unknown> => {
+  const proxy = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    client: Client,
+    session?: { id: string; s: GateSession },
+    setCookies: string[] = [],
+    lane: Lane = 'session',
+  ): Promise<unknown> => {
     const rt = ctx.rt();
     try {
       const r = await proxyRequest(req, res, {
         target: rt.target,
+        lane,
         publicUrl: rt.publicUrl,
         isIdentityHeader: rt.headers.isIdentityHeader,
         inject: session ? rt.headers.identityHeaders(session.s.decision) : [],
@@ -62,6 +71,7 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
       const e = err as UpstreamError;
       logger.error({ method: req.method, path: req.url, err: e.message, user: session?.s.identity.username }, 'NetBox request failed');
       if (res.headersSent || e.responseStarted) return res.destroy();
+      if (e.busy) return sendOutcome(req, res, { kind: 'busy', scope: 'netbox' }, { headers: { 'Retry-After': '5' } });
       return sendOutcome(req, res, { kind: 'netbox_unavailable' });
     }
   };
@@ -98,7 +108,20 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
 
     // 2. NetBox API tokens pass untouched: no gateway sign-in, no identity headers (NetBox would
     // log the header user into a session and drop the token identity, and fail CSRF on writes).
-    if (/^(Token|Bearer)\s+\S/i.test(req.headers.authorization ?? '')) return proxy(req, res, client);
+    // They use their own NetBox connection pool, and each client address only so many at once,
+    // so token traffic (which needs no sign-in) cannot take NetBox away from signed-in users.
+    if (/^(Token|Bearer)\s+\S/i.test(req.headers.authorization ?? '')) {
+      const slot = rt.tokenGate.admit(client.ip);
+      if (!slot.ok) {
+        req.resume();
+        return sendOutcome(req, res, { kind: 'busy', scope: slot.scope === 'client' ? 'client' : 'token_pool' }, { headers: { 'Retry-After': '1', Connection: 'close' } });
+      }
+      try {
+        return await proxy(req, res, client, undefined, [], 'token');
+      } finally {
+        slot.release();
+      }
+    }
 
     // 3. Trusted upstream proxies.
     const asserted = await assertedIdentity(req, res, client);

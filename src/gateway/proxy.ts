@@ -3,7 +3,7 @@
 // stripped and injected, NetBox's session cookie kept server-side, Location made public.
 import http from 'node:http';
 import https from 'node:https';
-import { upstreamPath, type ProxyTarget } from '../netbox/target.js';
+import { upstreamPath, type Lane, type ProxyTarget } from '../netbox/target.js';
 import { parseCookieHeader, parseSetCookie } from './cookies.js';
 
 const HOP_BY_HOP = new Set([
@@ -46,15 +46,36 @@ export interface ProxyOptions {
    * proxyRequest resolves to 'refused' for the caller to explain.
    */
   refusedAt?: string;
+  /** Which connection pool carries the request (default: the signed-in users' one). */
+  lane?: Lane;
 }
 
 export class UpstreamError extends Error {
-  constructor(message: string, override readonly cause: unknown, readonly responseStarted: boolean) {
+  constructor(
+    message: string,
+    override readonly cause: unknown,
+    readonly responseStarted: boolean,
+    /** No NetBox connection became free within netbox.timeout (the pool is saturated). */
+    readonly busy = false,
+  ) {
     super(message);
   }
 }
 
+class PoolBusy extends Error {}
+
 export async function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, o: ProxyOptions): Promise<number | 'refused'> {
+  // In flight until the response is over, so a retired config generation keeps its pools open
+  // for this transfer (a reload never cuts a download or upload that started before it).
+  const release = o.target.acquire();
+  try {
+    return await forward(req, res, o);
+  } finally {
+    release();
+  }
+}
+
+async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: ProxyOptions): Promise<number | 'refused'> {
   const connectionListed = new Set(
     (req.headers.connection ?? '')
       .split(',')
@@ -94,8 +115,7 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
     method: req.method,
     path: upstreamPath(t, o.path ?? req.url ?? '/'),
     headers: headers.flat() as unknown as http.OutgoingHttpHeaders,
-    agent: t.agent,
-    timeout: t.timeoutMs,
+    agent: o.lane === 'token' ? t.tokenAgent : t.agent,
   });
 
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -103,6 +123,16 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
     upstream.once('error', reject);
     upstream.once('timeout', () => upstream.destroy(new Error(`NetBox did not answer within ${t.timeoutMs / 1000}s`)));
   });
+  // The wait for a free pooled connection counts against netbox.timeout: a saturated pool
+  // answers 503 instead of queueing without a deadline. Once connected, NetBox has what is
+  // left of the timeout for each silence (at least a second).
+  const queuedAt = Date.now();
+  const queued = setTimeout(() => upstream.destroy(new PoolBusy(`no connection to NetBox became free within ${t.timeoutMs / 1000}s`)), t.timeoutMs);
+  upstream.once('socket', () => {
+    clearTimeout(queued);
+    upstream.setTimeout(Math.max(1000, t.timeoutMs - (Date.now() - queuedAt)));
+  });
+  upstream.once('close', () => clearTimeout(queued));
   // Body streamed as it arrives; errors surface through `response`. Plain pipe() rather than
   // stream.pipeline: pipeline allocates an AbortController per call, measurable on the hot path.
   req.pipe(upstream);
@@ -113,7 +143,7 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
     up = await response;
   } catch (err) {
     req.unpipe(upstream);
-    throw new UpstreamError((err as Error).message, err, false);
+    throw new UpstreamError((err as Error).message, err, false, err instanceof PoolBusy);
   }
 
   const status = up.statusCode ?? 502;

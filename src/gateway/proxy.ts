@@ -118,16 +118,23 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
     agent: o.lane === 'token' ? t.tokenAgent : t.agent,
   });
 
+  let busy!: (err: Error) => void;
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+    busy = reject;
     upstream.once('response', resolve);
-    upstream.once('error', reject);
+    // `on`, not `once`: a request destroyed while queued reports again when a socket frees.
+    upstream.on('error', reject);
     upstream.once('timeout', () => upstream.destroy(new Error(`NetBox did not answer within ${t.timeoutMs / 1000}s`)));
   });
   // The wait for a free pooled connection counts against netbox.timeout: a saturated pool
   // answers 503 instead of queueing without a deadline. Once connected, NetBox has what is
   // left of the timeout for each silence (at least a second).
   const queuedAt = Date.now();
-  const queued = setTimeout(() => upstream.destroy(new PoolBusy(`no connection to NetBox became free within ${t.timeoutMs / 1000}s`)), t.timeoutMs);
+  // (A queued request reports its destroy() only once a socket frees: answer now instead.)
+  const queued = setTimeout(() => {
+    busy(new PoolBusy(`no connection to NetBox became free within ${t.timeoutMs / 1000}s`));
+    upstream.destroy();
+  }, t.timeoutMs);
   upstream.once('socket', () => {
     clearTimeout(queued);
     upstream.setTimeout(Math.max(1000, t.timeoutMs - (Date.now() - queuedAt)));

@@ -106,9 +106,15 @@ export function guardConnections(server: http.Server | https.Server, o: Connecti
       else perAddress.set(ip, n);
     });
     // Node's header deadline only starts with the first byte: a silent connection gets the
-    // same time to start talking.
-    socket.setTimeout(Math.min(l.headersMs, l.idleMs));
+    // same time to start talking. (TLS: the handshake timeout, then 'secureConnection' below.)
+    if (!tls) socket.setTimeout(Math.min(l.headersMs, l.idleMs));
   });
+  if (tls) {
+    server.on('secureConnection', (socket: Socket) => {
+      const l = o.limits();
+      socket.setTimeout(Math.min(l.headersMs, l.idleMs));
+    });
+  }
 
   // A socket was silent for its timeout (Node emits this instead of destroying it because
   // this listener exists, so every case must be decided here).

@@ -64,7 +64,7 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
   // hand an attacker fresh counters); they read their limits from the current config.
   runtimeDeps.limits = createLimits(() => rt.cfg, opts.now);
   let rt = buildRuntime(initial, logger, runtimeDeps);
-  const retiring = new Set<{ abort(): void }>();
+  const retiring = new Set<{ abort(): void; done: Promise<void> }>();
 
   const ctx: GatewayContext = {
     rt: () => rt,
@@ -140,6 +140,7 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
         server.closeAllConnections();
       });
       for (const r of retiring) r.abort();
+      await Promise.all([...retiring].map((r) => r.done));
       await closeRuntime(rt);
       await store.close();
     },

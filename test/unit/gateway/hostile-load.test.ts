@@ -3,8 +3,13 @@
 // Each attack runs while a signed-in user keeps using NetBox; the user must get answers and
 // the attacker clear refusals. No timing assertions beyond generous deadlines.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
@@ -245,6 +250,38 @@ describe('hostile load: connection deadlines and caps', () => {
     await new Promise((r) => setTimeout(r, 200));
     const r = await fetch(`${h.url}/.netbox-gate/health`);
     assert.equal(r.status, 200);
+  });
+});
+
+describe('hostile load: connection limits over TLS', () => {
+  let h: Harness;
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbg-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    h = await startHarness({
+      server: `  tls: { certFile: ${join(dir, 'cert.pem')}, keyFile: ${join(dir, 'key.pem')} }\n  timeouts: { headers: 1s, request: 2s, idle: 1s }\n  maxConnectionsPerClient: 2`,
+    });
+  });
+  after(() => h.close());
+
+  it('a silent connection after the handshake gets 408 after the header deadline; one past the per-client cap is closed', async () => {
+    const connect = () =>
+      new Promise<{ text: string; handshake: boolean }>((resolve) => {
+        let text = '';
+        let handshake = false;
+        const raw = net.connect({ port: portOf(h), host: '127.0.0.1', localAddress: '127.0.8.1' });
+        raw.on('error', () => {});
+        const s = tls.connect({ socket: raw, rejectUnauthorized: false }, () => (handshake = true));
+        s.setEncoding('latin1');
+        s.on('data', (d: string) => (text += d));
+        s.on('error', () => {});
+        s.on('close', () => resolve({ text, handshake }));
+      });
+    const all = await within(6000, Promise.all([connect(), connect(), connect()]), 'closing TLS connections');
+    const timedOut = all.filter((r) => r.handshake && /^HTTP\/1\.1 408/.test(r.text));
+    const cut = all.filter((r) => !r.handshake);
+    assert.equal(timedOut.length, 2);
+    assert.equal(cut.length, 1);
   });
 });
 

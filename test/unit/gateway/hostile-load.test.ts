@@ -376,6 +376,33 @@ describe('hostile load: reloads', () => {
     assert.equal(again.status, 200);
   });
 
+  it('an upload that started before a reload reaches NetBox whole', async () => {
+    const bob = h.client();
+    await bob.signIn('bob');
+    const cookie = [...bob.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = http.request(`${h.url}/api/dcim/devices/`, { method: 'POST', headers: { Cookie: cookie, 'Content-Type': 'text/csv' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      let n = 0;
+      const t = setInterval(() => {
+        req.write(Buffer.alloc(65536, 0x62));
+        if (++n === 5) void h.gw.reload(h.config());
+        if (n === 10) void h.gw.reload(h.config());
+        if (n === 20) {
+          clearInterval(t);
+          req.end();
+        }
+      }, 50);
+    });
+    assert.equal(await answer, 200);
+    const seen = h.seen.at(-1)!;
+    assert.equal(seen.url, '/api/dcim/devices/');
+    assert.equal(seen.body.length, 20 * 65536);
+  });
+
   it('sign-in rate limits survive a reload', async () => {
     const c: Client = h.client();
     const attempt = async () => {

@@ -48,6 +48,25 @@ export interface ProxyOptions {
   refusedAt?: string;
   /** Which connection pool carries the request (default: the signed-in users' one). */
   lane?: Lane;
+  /** The request body, already read (readSmallBody); otherwise it is streamed from `req`. */
+  body?: Buffer;
+}
+
+/**
+ * Reads a body whose Content-Length is at most `limit` (and not chunked) into memory, so it
+ * is in before a NetBox connection is taken; undefined for a larger or chunked body, which is
+ * streamed. Rejects when the client goes away (or server.timeouts close it) meanwhile.
+ */
+export async function readSmallBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const declared = req.headers['content-length'];
+  if (declared === undefined || req.headers['transfer-encoding'] !== undefined) return undefined;
+  const length = Number(declared);
+  if (!Number.isSafeInteger(length) || length > limit || length === 0) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const body = Buffer.concat(chunks);
+  if (body.length !== length) throw new Error('request body ended early');
+  return body;
 }
 
 export class UpstreamError extends Error {
@@ -142,14 +161,17 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
   upstream.once('close', () => clearTimeout(queued));
   // Body streamed as it arrives; errors surface through `response`. Plain pipe() rather than
   // stream.pipeline: pipeline allocates an AbortController per call, measurable on the hot path.
-  req.pipe(upstream);
-  req.once('error', (err) => upstream.destroy(err));
+  if (o.body) upstream.end(o.body);
+  else {
+    req.pipe(upstream);
+    req.once('error', (err) => upstream.destroy(err));
+  }
 
   let up: http.IncomingMessage;
   try {
     up = await response;
   } catch (err) {
-    req.unpipe(upstream);
+    if (!o.body) req.unpipe(upstream);
     throw new UpstreamError((err as Error).message, err, false, err instanceof PoolBusy);
   }
 

@@ -77,12 +77,13 @@ describe('hostile load: slow token bodies cannot starve signed-in users', () => 
   });
   after(() => h.close());
 
-  it('270 token requests trickling their bodies from 18 addresses: the signed-in GET answers before the attackers finish, attackers over the limits get 429/503', async () => {
+  it('270 small token bodies trickling from 18 addresses: they hold no NetBox connection; a signed-in GET and another token client answer before the attackers finish', async () => {
     const bob = h.client();
     await bob.signIn('bob');
     const port = portOf(h);
+    const seenBefore = h.seen.length;
     const attackers: Array<ReturnType<typeof rawClient>> = [];
-    // Each body is 8 bytes at one byte a second: the attack holds its sockets for 8 s.
+    // Each body is 8 bytes at one byte a second: the attack lasts 8 s.
     for (let a = 0; a < 18; a++) {
       for (let i = 0; i < 15; i++) {
         attackers.push(
@@ -101,16 +102,44 @@ describe('hostile load: slow token bodies cannot starve signed-in users', () => 
       const r = await within(5000, bob.req('/dcim/sites/', { headers: { Accept: 'application/json' } }), 'the signed-in GET');
       assert.equal(r.status, 200);
       assert.equal(h.seen.at(-1)!.headers['x-remote-user'], 'bob');
+      const api = await within(5000, fetch(`${h.url}/api/status/`, { method: 'POST', headers: { Authorization: TOKEN, 'Content-Type': 'application/json' }, body: '{"a":1}' }), 'a token client');
+      assert.equal(api.status, 200);
+      assert.equal(h.seen.at(-1)!.body, '{"a":1}');
       assert.ok(Date.now() - attackStart < 8000, 'answered while the attack was still going');
-      // Refused attackers were told so at once (their connections are closed).
+      assert.equal(h.seen.length - seenBefore, 2, 'no attacker request reached NetBox');
+    } finally {
+      for (const a of attackers) a.destroy();
+    }
+  });
+
+  it('80 large token bodies trickling from 5 addresses: past the token pool they get 503 with Retry-After; the signed-in user is served', async () => {
+    const bob = h.client();
+    await bob.signIn('bob');
+    const port = portOf(h);
+    const attackers: Array<ReturnType<typeof rawClient>> = [];
+    for (let a = 0; a < 5; a++) {
+      for (let i = 0; i < 16; i++) {
+        attackers.push(
+          rawClient(port, {
+            localAddress: `127.0.9.${a + 1}`,
+            head: `POST /api/dcim/devices/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${TOKEN}\r\nContent-Length: 1000000\r\n\r\n`,
+            trickle: 8,
+            everyMs: 1000,
+          }),
+        );
+      }
+    }
+    try {
+      await new Promise((r) => setTimeout(r, 700));
+      const r = await within(5000, bob.req('/dcim/sites/', { headers: { Accept: 'application/json' } }), 'the signed-in GET');
+      assert.equal(r.status, 200);
       const refused = attackers.map((a) => a.result()).filter((x) => x.status !== undefined);
-      assert.ok(refused.length >= 270 - 64, `only ${refused.length} attackers refused`);
-      const statuses = new Set(refused.map((x) => x.status));
-      assert.ok([...statuses].every((s) => s === 429 || s === 503), `statuses ${[...statuses]}`);
-      assert.ok(statuses.has(503), 'the token pool filled: 503');
-      const sample = refused.find((x) => x.status === 503)!.text;
-      assert.match(sample, /Retry-After: 1/i);
-      assert.match(sample, /netbox\.connections\.token/);
+      assert.equal(refused.length, 80 - 64, 'the default token pool is 64');
+      for (const x of refused) {
+        assert.equal(x.status, 503);
+        assert.match(x.text, /Retry-After: 1/i);
+        assert.match(x.text, /netbox\.connections\.token/);
+      }
     } finally {
       for (const a of attackers) a.destroy();
     }
@@ -174,7 +203,7 @@ describe('hostile load: the wait for a NetBox connection counts against netbox.t
     for (const x of held) x.end();
     const done = await slow;
     assert.equal(done.status, 200);
-    assert.ok((await done.text()).length > 5, 'the slow export itself was not disturbed');
+    assert.match(await done.text(), /^x+$/, 'the slow export itself was not disturbed');
   });
 });
 
@@ -194,8 +223,7 @@ describe('hostile load: connection deadlines and caps', () => {
       const results = await within(6000, Promise.all(silent.map((s) => s.done)), 'closing silent connections');
       for (const r of results) {
         assert.ok(r.closed);
-        assert.equal(r.status, 408);
-        assert.match(r.text, /server\.timeouts/);
+        assert.equal(r.status, 408); // from the gateway's idle check or Node's header deadline, whichever comes first
       }
     } finally {
       for (const s of silent) s.destroy();

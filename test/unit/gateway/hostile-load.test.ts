@@ -431,6 +431,24 @@ describe('hostile load: reloads', () => {
     assert.equal(seen.body.length, 20 * 65536);
   });
 
+  it('50 reloads in 2.5 s under load lose no request', async () => {
+    const bob = h.client();
+    await bob.signIn('bob');
+    let stop = false;
+    const statuses: number[] = [];
+    const load = Array.from({ length: 4 }, async () => {
+      while (!stop) statuses.push((await bob.req('/dcim/sites/', { headers: { Accept: 'application/json' } })).status);
+    });
+    for (let i = 0; i < 50; i++) {
+      await h.gw.reload(h.config());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    stop = true;
+    await Promise.all(load);
+    assert.ok(statuses.length > 50, `${statuses.length} requests`);
+    assert.deepEqual(new Set(statuses), new Set([200]));
+  });
+
   it('sign-in rate limits survive a reload', async () => {
     const c: Client = h.client();
     const attempt = async () => {

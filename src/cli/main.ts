@@ -10,7 +10,7 @@ import { createGateway } from '../gateway/server.js';
 import { renderNetboxSettings } from '../netbox/settings.js';
 import { decide } from '../policy/evaluate.js';
 import { createSource } from '../sources/factory.js';
-import { createMemoryStore } from '../store/memory.js';
+import { openStore } from '../store/open.js';
 import type { Attributes, Decision, Logger } from '../types.js';
 import { silentLogger } from '../types.js';
 
@@ -150,7 +150,7 @@ async function serve(flag: string | undefined): Promise<number> {
   const cfg = loadConfigFile(file);
   const logger = pino({ level: cfg.logging.level, base: { service: 'netbox-gate' } }) as unknown as Logger;
   logConfigNotices(cfg.notices, logger);
-  const gw = createGateway(cfg, { logger, store: createMemoryStore() });
+  const gw = createGateway(cfg, { logger, store: await openStore(cfg.sessions, logger) });
   const addr = await gw.listen();
   logger.info({ listen: `${addr.address}:${addr.port}`, publicUrl: cfg.server.publicUrl, netbox: cfg.netbox.url, sources: cfg.sources.map((s) => s.id) }, 'netbox-gate listening');
   // The running config stays when the new one is refused; the log says exactly why.

@@ -65,11 +65,16 @@ export function createRedisStore(o: RedisStoreOptions): KeyValueStore & { ready(
       });
 
   // One warning per outage, one note when it is over: not a line per reconnect attempt.
+  let closing = false;
   let down = false;
-  client.on('error', (err: Error) => {
+  const lost = (why: string) => {
     if (down) return;
     down = true;
-    o.logger.warn({ store: where, err: err.message }, 'session store unavailable; requests that need it answer 503 until it is back');
+    o.logger.warn({ store: where, err: why }, 'session store unavailable; requests that need it answer 503 until it is back');
+  };
+  client.on('error', (err: Error) => lost(err.message));
+  client.on('close', () => {
+    if (!closing) lost('connection closed');
   });
   client.on('ready', () => {
     if (!down) return;
@@ -147,6 +152,7 @@ export function createRedisStore(o: RedisStoreOptions): KeyValueStore & { ready(
         return [...found];
       }),
     async close() {
+      closing = true;
       try {
         await client.quit();
       } catch {

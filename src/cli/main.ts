@@ -11,6 +11,7 @@ import { renderNetboxSettings } from '../netbox/settings.js';
 import { decide } from '../policy/evaluate.js';
 import { createSource } from '../sources/factory.js';
 import { openStore } from '../store/open.js';
+import { runSessionsCommand } from './sessions.js';
 import type { Attributes, Decision, Logger } from '../types.js';
 import { silentLogger } from '../types.js';
 
@@ -22,6 +23,10 @@ Commands:
                  then notes ("note: ...") that do not fail the check
   explain        show the policy decision for an identity: --source ID --claims FILE.json [--json]
   netbox-config  print the matching NetBox settings: [--format python|env]
+  sessions list [--user U] [--json]
+                 the sessions in the shared store (sessions.store: redis); never tokens
+  sessions revoke --user U | --id ID
+                 end a user's sessions (or one): signed out on every replica, NetBox session ended
 
 Options:
   --config PATH  config file (default: $NETBOX_GATE_CONFIG or ./netbox-gate.yaml)
@@ -42,7 +47,10 @@ function load(flag: string | undefined): GateConfig {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...args] = argv;
+  // `sessions` takes a sub-command before its options.
+  const sub = command === 'sessions' ? args[0] : undefined;
+  const rest = command === 'sessions' ? args.slice(1) : args;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     out(USAGE);
     return command ? 0 : 2;
@@ -56,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
       claims: { type: 'string' },
       json: { type: 'boolean', default: false },
       format: { type: 'string', default: 'python' },
+      user: { type: 'string' },
+      id: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -81,6 +91,12 @@ export async function main(argv: string[]): Promise<number> {
       return explain(values);
     case 'serve':
       return serve(values.config);
+    case 'sessions': {
+      if (sub === 'list') return runSessionsCommand(load(values.config), { action: 'list', user: values.user, json: values.json ?? false }, out);
+      if (sub !== 'revoke') throw new UsageError('sessions needs list or revoke');
+      if ((values.user === undefined) === (values.id === undefined)) throw new UsageError('sessions revoke needs --user U or --id ID');
+      return runSessionsCommand(load(values.config), { action: 'revoke', user: values.user, id: values.id, json: values.json ?? false }, out);
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -149,6 +149,8 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
       s.sourceState = r.state;
       s.refreshedAt = s.verifiedAt = now();
       s.generation = -1; // re-decide
+      // One line per refresh (minutes apart, not the hot path): shows which replica asked.
+      logger.info({ source: s.sourceId, user: s.identity.username, session: s.logId }, 'session refreshed at the source');
     } catch (err) {
       if (!isGateError(err, 'ERR_SOURCE_UNAVAILABLE')) {
         logger.info({ audit: 'refresh', source: s.sourceId, user: s.identity.username, allowed: false, reason: (err as Error).message }, 'refresh rejected');

@@ -82,7 +82,23 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
    * Writes an existing session back; false when it is gone meanwhile (revoked, signed out on
    * another replica): a request that read it earlier must not bring it back.
    */
-  const saveSession = (id: string, s: GateSession): Promise<boolean> => store.update(sessionKey(id), s, ttlOf(s));
+  const saveSession = async (id: string, s: GateSession, opts: { refreshed?: boolean } = {}): Promise<boolean> => {
+    if (!opts.refreshed) {
+      // This request read the session before another replica may have refreshed it: writing
+      // back its copy would restore a used (rotated) refresh token. Keep the newer source state.
+      const cur = await store.get<GateSession>(sessionKey(id));
+      if (!cur) return false;
+      if (cur.refreshedAt > s.refreshedAt) {
+        s.identity = cur.identity;
+        s.sourceState = cur.sourceState;
+        s.refreshedAt = cur.refreshedAt;
+        if (cur.verifiedAt !== undefined) s.verifiedAt = cur.verifiedAt;
+        s.decision = cur.decision;
+        s.generation = cur.generation;
+      }
+    }
+    return store.update(sessionKey(id), s, ttlOf(s));
+  };
 
   const endNetbox = (netboxSession: string | undefined): Promise<void> => {
     if (!netboxSession) return Promise.resolve();
@@ -168,7 +184,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     }
     // Stored before the lock is released, so a replica waiting for this refresh finds the new
     // tokens, never the used refresh token.
-    return (await saveSession(id, s)) ? s : 'gone';
+    return (await saveSession(id, s, { refreshed: true })) ? s : 'gone';
   };
 
   /**

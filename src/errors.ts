@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   ERR_UPSTREAM: 'NetBox could not be reached or answered with an error.',
   ERR_NETBOX_API: 'The NetBox REST API refused a provisioning call.',
   ERR_BAD_REQUEST: 'The client request is malformed.',
+  ERR_STORE_UNAVAILABLE: 'The session store (Redis) could not be reached or failed.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

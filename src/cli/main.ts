@@ -16,7 +16,8 @@ import { createMetrics } from '../metrics/registry.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { instrumentStore } from '../metrics/store.js';
 import { createSource } from '../sources/factory.js';
-import { createMemoryStore } from '../store/memory.js';
+import { openStore } from '../store/open.js';
+import { runSessionsCommand } from './sessions.js';
 import type { Attributes, Decision, Logger } from '../types.js';
 import { silentLogger } from '../types.js';
 
@@ -34,6 +35,10 @@ Commands:
                  (token also from $NETBOX_GATE_DOCTOR_TOKEN; see docs/doctor.md)
   hash-password  print an argon2id hash for a local users file (password from the
                  terminal without echo, or the first line of standard input)
+  sessions list [--user U] [--json]
+                 the sessions in the shared store (sessions.store: redis); never tokens
+  sessions revoke --user U | --id ID
+                 end a user's sessions (or one): signed out on every replica, NetBox session ended
 
 Options:
   --config PATH  config file (default: $NETBOX_GATE_CONFIG or ./netbox-gate.yaml)
@@ -55,7 +60,10 @@ function load(flag: string | undefined): GateConfig {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...args] = argv;
+  // `sessions` takes a sub-command before its options.
+  const sub = command === 'sessions' ? args[0] : undefined;
+  const rest = command === 'sessions' ? args.slice(1) : args;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     out(USAGE);
     return command ? 0 : 2;
@@ -75,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
       format: { type: 'string', default: 'python' },
       'netbox-token': { type: 'string' },
       'netbox-private': { type: 'boolean', default: false },
+      user: { type: 'string' },
+      id: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -110,6 +120,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'hash-password':
       return hashPasswordCommand(out);
+    case 'sessions': {
+      if (sub === 'list') return runSessionsCommand(load(values.config), { action: 'list', user: values.user, json: values.json ?? false }, out);
+      if (sub !== 'revoke') throw new UsageError('sessions needs list or revoke');
+      if ((values.user === undefined) === (values.id === undefined)) throw new UsageError('sessions revoke needs --user U or --id ID');
+      return runSessionsCommand(load(values.config), { action: 'revoke', user: values.user, id: values.id, json: values.json ?? false }, out);
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -185,11 +201,13 @@ async function serve(flag: string | undefined): Promise<number> {
   const cfg = loadConfigFile(file);
   const logger = pino({ level: cfg.logging.level, base: { service: 'netbox-gate' } }) as unknown as Logger;
   logConfigNotices(cfg.notices, logger);
-  let store = createMemoryStore();
+  let store = await openStore(cfg.sessions, logger);
   // Metrics are built only when asked for: no registry, no hooks, no listener otherwise.
   const metricsListen = cfg.metrics.listen;
   const base = store;
-  const metrics = metricsListen ? createMetrics({ countSessions: async () => base.count?.('sess:') }) : undefined;
+  // The active-sessions gauge: a count where the store keeps one, else a listing (Redis SCAN).
+  const countSessions = async () => (base.count ? base.count('sess:') : (await base.keys('sess:')).length);
+  const metrics = metricsListen ? createMetrics({ countSessions }) : undefined;
   if (metrics) store = instrumentStore(store, metrics);
   const gw = createGateway(cfg, { logger, store, ...(metrics ? { metrics } : {}) });
   const addr = await gw.listen();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { policySchema } from '../policy/schema.js';
 import { sourceSchema, sourceSchemas, type SourceConfig } from '../sources/registry.js';
 import { trustedBlockSchema } from './address.js';
-import { duration, hostPort, httpUrl } from './common.js';
+import { duration, hostPort, httpUrl, secret } from './common.js';
 
 export { sourceSchema, sourceSchemas, type SourceConfig };
 
@@ -90,6 +90,59 @@ export const netboxSchema = z.strictObject({
     .prefault({}),
 });
 
+/**
+ * A session encryption key: 32 random bytes as 64 hex digits or base64/base64url (44 or 43
+ * characters). Undefined for anything else; the caller names the field, never the value.
+ */
+export function decodeEncryptionKey(s: string): Buffer | undefined {
+  const t = s.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(t)) {
+    const b = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (b.length === 32) return b;
+  }
+  return undefined;
+}
+
+const encryptionKey = z
+  .string()
+  .refine((s) => decodeEncryptionKey(s) !== undefined, 'must be 32 random bytes written as 64 hex digits or 44 base64 characters (make one with: openssl rand -base64 32)');
+
+const redisUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'expected a redis://host[:port][/db] or rediss:// URL');
+
+export const redisStoreSchema = z
+  .strictObject({
+    type: z.literal('redis'),
+    /** redis://[user:password@]host[:port][/db]; rediss:// for TLS. Or sentinels + name. */
+    url: redisUrl.optional(),
+    sentinels: z.array(hostPort(26379)).min(1).optional(),
+    /** The primary's name the sentinels monitor. */
+    name: z.string().min(1).optional(),
+    username: z.string().min(1).optional(),
+    password: secret.optional(),
+    sentinelPassword: secret.optional(),
+    /** TLS in Sentinel mode (with a url, rediss:// says it). */
+    tls: z.boolean().default(false),
+    /** Every key the gateway writes starts with it, so several gateways can share one Redis. */
+    keyPrefix: z.string().max(100).default('netbox-gate:'),
+    connectTimeout: duration.prefault('5s'),
+    /** A command not answered within it fails (the request gets a 503) instead of hanging. */
+    commandTimeout: duration.prefault('2s'),
+  })
+  .superRefine((s, ctx) => {
+    if (s.url && s.sentinels) ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'give either url or sentinels (with name), not both' });
+    if (!s.url && !s.sentinels) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required: a redis:// or rediss:// URL, or sentinels with name' });
+    if (s.sentinels && !s.name) ctx.addIssue({ code: 'custom', path: ['name'], message: 'required with sentinels: the name of the primary the sentinels monitor' });
+    if (s.url && (s.name || s.tls)) ctx.addIssue({ code: 'custom', path: [s.name ? 'name' : 'tls'], message: 'only with sentinels (with a url, use rediss:// for TLS)' });
+  });
+
 export const sessionsSchema = z.strictObject({
   cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('netbox_gate'),
   idleTimeout: duration.prefault('8h'),
@@ -99,7 +152,21 @@ export const sessionsSchema = z.strictObject({
    * past it the session ends, so a user removed during an outage does not keep access.
    */
   maxStale: duration.prefault('1h'),
-  store: z.strictObject({ type: z.literal('memory') }).prefault({ type: 'memory' }),
+  /** Where sessions live: this process's memory (one gateway) or Redis (replicas, restarts). */
+  store: z.discriminatedUnion('type', [z.strictObject({ type: z.literal('memory') }), redisStoreSchema]).prefault({ type: 'memory' }),
+  /**
+   * Keys that encrypt sessions at rest and seal browser-held state; the first encrypts, all
+   * decrypt (rotation). Required with a redis store, so every replica opens the same values.
+   */
+  encryptionKeys: z.array(encryptionKey).min(1).optional(),
+}).superRefine((s, ctx) => {
+  if (s.store.type === 'redis' && !s.encryptionKeys) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['encryptionKeys'],
+      message: 'required with sessions.store.type "redis": sessions hold refresh tokens and every replica must open the same sealed cookies (e.g. encryptionKeys: ["${file:/etc/netbox-gate/session.key}"], made with: openssl rand -base64 32)',
+    });
+  }
 });
 
 const limit = z.strictObject({ attempts: z.number().int().min(1), window: duration });

@@ -20,6 +20,8 @@ export type Outcome =
   | { kind: 'busy'; scope: 'client' | 'token_pool' | 'netbox' }
   | { kind: 'proxy_unverifiable'; source: string }
   | { kind: 'sign_in_expired' }
+  /** The session store (Redis) is away: nobody can be recognised until it is back. */
+  | { kind: 'store_unavailable' }
   | { kind: 'bad_request'; message: string }
   | { kind: 'not_found'; message: string }
   | { kind: 'internal' };
@@ -31,6 +33,8 @@ export interface Presentation {
   /** The `detail` of the JSON answer. */
   detail: string;
 }
+
+const STORE_UNAVAILABLE_TEXT = 'The gateway cannot reach its session store right now, so it cannot tell who you are. Your session is kept; try again in a moment.';
 
 /** Every error code has an answer; TypeScript refuses a new code without one. */
 const SOURCE_ERRORS: Record<ErrorCode, { status: number; text: (src: string, msg: string) => string }> = {
@@ -46,6 +50,7 @@ const SOURCE_ERRORS: Record<ErrorCode, { status: number; text: (src: string, msg
   ERR_NETBOX_API: { status: 502, text: (_src, msg) => `NetBox refused a request of the gateway: ${msg}` },
   ERR_CONFIG_INVALID: { status: 500, text: (_src, msg) => `The gateway configuration is invalid: ${msg}` },
   ERR_CONFIG_READ: { status: 500, text: (_src, msg) => `The gateway configuration cannot be read: ${msg}` },
+  ERR_STORE_UNAVAILABLE: { status: 503, text: () => STORE_UNAVAILABLE_TEXT },
 };
 
 const DENY_HINT: Record<DenyReason, string> = {
@@ -132,6 +137,8 @@ export function present(o: Outcome): Presentation {
         text: `${o.source} cannot be verified right now. Try again in a moment.`,
         detail: 'identity could not be verified (upstream proxy keys unavailable)',
       };
+    case 'store_unavailable':
+      return { status: 503, title: 'Temporarily unavailable', text: STORE_UNAVAILABLE_TEXT, detail: 'the session store is unavailable; try again in a moment' };
     case 'sign_in_expired':
       return { status: 400, title: 'Sign-in expired', text: 'This sign-in link is no longer valid. Please start again.', detail: 'sign-in state missing or expired' };
     case 'bad_request':

@@ -7,13 +7,15 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { GateConfig } from '../config/load.js';
 import type { GatewayMetrics } from '../metrics/hooks.js';
+import { isGateError } from '../errors.js';
+import { encryptionKeysOf } from '../store/open.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { Logger } from '../types.js';
 import { checkingInterval, guardConnections, isRefused, type ConnectionLimits } from './connections.js';
 import type { GatewayContext } from './context.js';
 import { messagePage } from './pages.js';
 import { createPipeline } from './pipeline.js';
-import { sendHtml } from './respond.js';
+import { sendHtml, sendOutcome } from './respond.js';
 import { createRoutes } from './routes.js';
 import { buildRuntime, closeRuntime, createLimits, isTrustedPeer, retireRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
 import { createSealer } from './seal.js';
@@ -79,7 +81,8 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
     store,
     logger,
     now,
-    sealer: createSealer({ now }),
+    // Derived from sessions.encryptionKeys when set, so every replica opens what another sealed.
+    sealer: createSealer({ now, keys: encryptionKeysOf(initial.sessions) }),
     sessions: createSessionManager({ store, logger, now, runtime: () => rt }),
   };
   const signIn = createSignIn(ctx);
@@ -89,6 +92,12 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
     if (isRefused(req.socket)) return req.socket.destroy();
     guard.track(req, res);
     handle(req, res).catch((err: unknown) => {
+      if (isGateError(err, 'ERR_STORE_UNAVAILABLE')) {
+        // Redis is away: say so clearly; sessions stay in Redis for when it is back.
+        logger.warn({ path: req.url, err: err.message }, 'request answered 503: session store unavailable');
+        if (!res.headersSent) return sendOutcome(req, res, { kind: 'store_unavailable' });
+        return res.destroy();
+      }
       logger.error({ err: (err as Error)?.message, path: req.url }, 'request failed');
       if (!res.headersSent) sendHtml(res, 500, messagePage('Gateway error', 'Something went wrong in the gateway. The error has been logged.'));
       else res.destroy();
@@ -130,6 +139,9 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
       // Everything that can fail happens before the swap, so a failed reload changes nothing.
       const t = tlsOptions(cfg);
       const next = buildRuntime(cfg, logger, runtimeDeps);
+      if (JSON.stringify([cfg.sessions.store, cfg.sessions.encryptionKeys]) !== JSON.stringify([rt.cfg.sessions.store, rt.cfg.sessions.encryptionKeys])) {
+        logger.warn({ file: cfg.file }, 'sessions.store and sessions.encryptionKeys take effect at the next restart; the running store and keys stay');
+      }
       if (t && server instanceof https.Server) server.setSecureContext(t);
       const old = rt;
       rt = next;

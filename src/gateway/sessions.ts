@@ -48,21 +48,57 @@ export type SessionState = { s: GateSession; ended?: undefined } | { s?: undefin
 export const hashId = (id: string) => createHash('sha256').update(id).digest('base64url');
 export const newId = () => randomBytes(32).toString('base64url');
 
+/** Store keys: a session by the hash of its cookie value, the sessions of a NetBox user. */
+export const SESSION_KEY_PREFIX = 'sess:';
+export const sessionKeyOfHash = (hash: string) => `${SESSION_KEY_PREFIX}${hash}`;
+export const userSessionsIndex = (username: string) => `user-sessions:${username}`;
+const refreshLockKey = (hash: string) => `lock:refresh:${hash}`;
+
+/**
+ * One refresh per session across replicas: the holder has this long (longer than any source's
+ * own timeouts); a holder that dies frees the lock when it expires. Others poll the session
+ * for the holder's result meanwhile, never refresh themselves: providers rotate refresh tokens
+ * and a replayed one revokes the whole token family.
+ */
+const REFRESH_LOCK_TTL = 30_000;
+const REFRESH_POLL_MS = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export type SessionManager = ReturnType<typeof createSessionManager>;
 
 export function createSessionManager(deps: { store: KeyValueStore; logger: Logger; now: () => number; runtime: () => Runtime }) {
   const { store, logger, now, runtime } = deps;
-  const refreshing = new Map<string, Promise<GateSession | 'stale' | undefined>>();
+  const refreshing = new Map<string, Promise<GateSession | 'stale' | 'gone' | 'busy' | undefined>>();
   /** Sources already reported as issuing no refresh token (said once per process). */
   const toldNoRefresh = new Set<string>();
-  const sessionKey = (id: string) => `sess:${hashId(id)}`;
+  const sessionKey = (id: string) => sessionKeyOfHash(hashId(id));
 
   const sessionTtl = () => runtime().cfg.sessions.idleTimeout;
   // Kept a grace period past expiry so the next request sees the session expire and ends it
   // properly (logged, NetBox session ended, RADIUS accounting Stop) instead of it vanishing.
   const EXPIRY_GRACE = 10 * 60_000;
-  const saveSession = (id: string, s: GateSession) =>
-    store.set(sessionKey(id), s, Math.max(1000, Math.min(sessionTtl(), s.createdAt + runtime().cfg.sessions.absoluteTimeout - now())) + EXPIRY_GRACE);
+  const ttlOf = (s: GateSession) => Math.max(1000, Math.min(sessionTtl(), s.createdAt + runtime().cfg.sessions.absoluteTimeout - now())) + EXPIRY_GRACE;
+  /**
+   * Writes an existing session back; false when it is gone meanwhile (revoked, signed out on
+   * another replica): a request that read it earlier must not bring it back.
+   */
+  const saveSession = async (id: string, s: GateSession, opts: { refreshed?: boolean } = {}): Promise<boolean> => {
+    if (!opts.refreshed) {
+      // This request read the session before another replica may have refreshed it: writing
+      // back its copy would restore a used (rotated) refresh token. Keep the newer source state.
+      const cur = await store.get<GateSession>(sessionKey(id));
+      if (!cur) return false;
+      if (cur.refreshedAt > s.refreshedAt) {
+        s.identity = cur.identity;
+        s.sourceState = cur.sourceState;
+        s.refreshedAt = cur.refreshedAt;
+        if (cur.verifiedAt !== undefined) s.verifiedAt = cur.verifiedAt;
+        s.decision = cur.decision;
+        s.generation = cur.generation;
+      }
+    }
+    return store.update(sessionKey(id), s, ttlOf(s));
+  };
 
   const endNetbox = (netboxSession: string | undefined): Promise<void> => {
     if (!netboxSession) return Promise.resolve();
@@ -75,6 +111,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     await store.delete(sessionKey(id));
     if (!s) return;
     runtime().metrics?.sessionEnded({ cause });
+    await store.removeFromIndex(userSessionsIndex(s.decision.username), hashId(id));
     const nbDone = endNetbox(s.netboxSession);
     if (wait) await nbDone;
     const src = runtime().sources.get(s.sourceId);
@@ -102,7 +139,8 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
       clientIp: client.ip,
       logId: hashId(id).slice(0, 16),
     };
-    await saveSession(id, s);
+    await store.set(sessionKey(id), s, ttlOf(s));
+    await store.addToIndex(userSessionsIndex(decision.username), hashId(id), runtime().cfg.sessions.absoluteTimeout + EXPIRY_GRACE);
     if (src.refresh && src.canRefresh?.(s.sourceState) === false && !toldNoRefresh.has(src.id)) {
       toldNoRefresh.add(src.id);
       logger.warn(
@@ -118,38 +156,66 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     return { id, session: s };
   };
 
+  type RefreshResult = GateSession | 'stale' | 'gone' | 'busy' | undefined;
+
+  /** Asks the source, holding the session's refresh lock; `s` is the freshest stored copy. */
+  const refreshHolding = async (id: string, s: GateSession, src: Source, client: Client): Promise<RefreshResult> => {
+    try {
+      const r = await src.refresh!(s.sourceState, { clientIp: client.ip });
+      s.identity = r.identity;
+      s.sourceState = r.state;
+      s.refreshedAt = s.verifiedAt = now();
+      s.generation = -1; // re-decide
+      // One line per refresh (minutes apart, not the hot path): shows which replica asked.
+      logger.info({ source: s.sourceId, user: s.identity.username, session: s.logId }, 'session refreshed at the source');
+    } catch (err) {
+      if (!isGateError(err, 'ERR_SOURCE_UNAVAILABLE')) {
+        logger.info({ audit: 'refresh', source: s.sourceId, user: s.identity.username, allowed: false, reason: (err as Error).message }, 'refresh rejected');
+        return undefined;
+      }
+      const t = now();
+      const away = t - (s.verifiedAt ?? s.refreshedAt);
+      if (away >= runtime().cfg.sessions.maxStale) {
+        logger.warn({ audit: 'refresh', source: s.sourceId, user: s.identity.username, allowed: false, reason: 'source unavailable past sessions.maxStale', err: err.message }, 'refresh failed for too long');
+        return 'stale';
+      }
+      // Keep the user working while the source is briefly away; try again next interval.
+      logger.warn({ source: s.sourceId, user: s.identity.username, err: err.message }, 'refresh postponed: source unavailable');
+      s.refreshedAt = t;
+    }
+    // Stored before the lock is released, so a replica waiting for this refresh finds the new
+    // tokens, never the used refresh token.
+    return (await saveSession(id, s, { refreshed: true })) ? s : 'gone';
+  };
+
   /**
    * Asks the source again. Resolves to the updated session, 'stale' when the source has been
-   * away for longer than sessions.maxStale, or undefined when the source refused the user.
-   * One refresh at a time per session: concurrent requests share it.
+   * away for longer than sessions.maxStale, undefined when the source refused the user, 'gone'
+   * when the session ended elsewhere meanwhile, 'busy' when another replica's refresh neither
+   * finished nor gave up in time. One refresh at a time per session: concurrent requests in
+   * this process share it; other replicas wait for it through the store's lock.
    */
-  const refreshAtSource = (id: string, s: GateSession, src: Source, client: Client): Promise<GateSession | 'stale' | undefined> => {
+  const refreshAtSource = (id: string, s: GateSession, src: Source, client: Client): Promise<RefreshResult> => {
     const key = sessionKey(id);
     let p = refreshing.get(key);
     if (p) return p;
-    p = (async () => {
+    p = (async (): Promise<RefreshResult> => {
       try {
-        const r = await src.refresh!(s.sourceState, { clientIp: client.ip });
-        s.identity = r.identity;
-        s.sourceState = r.state;
-        s.refreshedAt = s.verifiedAt = now();
-        s.generation = -1; // re-decide
-        return s;
-      } catch (err) {
-        if (isGateError(err, 'ERR_SOURCE_UNAVAILABLE')) {
-          const t = now();
-          const away = t - (s.verifiedAt ?? s.refreshedAt);
-          if (away >= runtime().cfg.sessions.maxStale) {
-            logger.warn({ audit: 'refresh', source: s.sourceId, user: s.identity.username, allowed: false, reason: 'source unavailable past sessions.maxStale', err: err.message }, 'refresh failed for too long');
-            return 'stale';
+        for (let i = 0; i * REFRESH_POLL_MS < REFRESH_LOCK_TTL + 1000; i++) {
+          const lock = await store.tryLock(refreshLockKey(hashId(id)), REFRESH_LOCK_TTL);
+          try {
+            const cur = await store.get<GateSession>(key);
+            if (!cur) return 'gone';
+            // Another replica refreshed since this request read the session: use its result.
+            if (cur.refreshedAt !== s.refreshedAt) return cur;
+            if (lock) return await refreshHolding(id, cur, src, client);
+          } finally {
+            await lock?.release();
           }
-          // Keep the user working while the source is briefly away; try again next interval.
-          logger.warn({ source: s.sourceId, user: s.identity.username, err: err.message }, 'refresh postponed: source unavailable');
-          s.refreshedAt = t;
-          return s;
+          await sleep(REFRESH_POLL_MS);
         }
-        logger.info({ audit: 'refresh', source: s.sourceId, user: s.identity.username, allowed: false, reason: (err as Error).message }, 'refresh rejected');
-        return undefined;
+        logger.warn({ source: s.sourceId, user: s.identity.username, session: s.logId }, 'refresh still running elsewhere; going on with the current session');
+        return 'busy';
       } finally {
         refreshing.delete(key);
       }
@@ -195,6 +261,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     const refreshable = src.refresh !== undefined && src.refreshInterval !== undefined && src.canRefresh?.(s.sourceState) !== false;
     if (refreshable && t - s.refreshedAt >= src.refreshInterval!) {
       const r = await refreshAtSource(id, s, src, client);
+      if (r === 'gone') return { ended: 'revoked' };
       if (r === 'stale') {
         await endSession(id, s, 'stale');
         return { ended: 'stale' };
@@ -203,8 +270,10 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
         await endSession(id, s, 'revoked');
         return { ended: 'revoked' };
       }
-      Object.assign(s, r);
-      changed = true;
+      if (r !== 'busy') {
+        Object.assign(s, r);
+        changed = true;
+      }
     }
     if (s.generation !== rt.generation) {
       const d = admit(rt, logger, s.generation === -1 ? 'refresh' : 'policy_reload', s.identity, { clientIp: client.ip, audit: s.generation === -1 ? 'always' : 'if-changed', previous: s.decision });
@@ -228,7 +297,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     // timeout keeps the idle clock accurate enough.
     if (changed || t - s.lastSeenAt > Math.min(30_000, rt.cfg.sessions.idleTimeout / 10)) {
       s.lastSeenAt = t;
-      await saveSession(id, s);
+      if (!(await saveSession(id, s))) return { ended: 'revoked' };
     }
     return { s };
   };

@@ -17,8 +17,14 @@ export function instrumentStore<S extends KeyValueStore>(store: S, metrics: Pick
   const wrapped: KeyValueStore = {
     get: counted('get', (k: string) => store.get(k)) as KeyValueStore['get'],
     set: counted('set', (k: string, v: unknown, ttl: number) => store.set(k, v, ttl)),
+    update: counted('update', (k: string, v: unknown, ttl: number) => store.update(k, v, ttl)),
     delete: counted('delete', (k: string) => store.delete(k)),
     take: counted('take', (k: string) => store.take(k)) as KeyValueStore['take'],
+    tryLock: counted('tryLock', (k: string, ttl: number) => store.tryLock(k, ttl)),
+    addToIndex: counted('addToIndex', (i: string, m: string, ttl: number) => store.addToIndex(i, m, ttl)),
+    removeFromIndex: counted('removeFromIndex', (i: string, m: string) => store.removeFromIndex(i, m)),
+    indexMembers: counted('indexMembers', (i: string) => store.indexMembers(i)),
+    keys: counted('keys', (p: string) => store.keys(p)),
     close: () => store.close(),
   };
   // Methods the interface does not list (a Redis store's own extras) stay reachable.

@@ -1,14 +1,36 @@
-// Where gateway sessions and pending sign-ins live. One small key/value interface so the
-// in-memory store and a shared store (Redis) run the same shared test suite.
+// Where gateway sessions live. One small key/value interface so the in-memory store and the
+// shared store (Redis) run the same shared test suite (test/unit/store/store-suite.ts).
 
 export interface KeyValueStore {
   get<T>(key: string): Promise<T | undefined>;
   /** Stores a JSON-serialisable value; it disappears after ttlMs. */
   set(key: string, value: unknown, ttlMs: number): Promise<void>;
+  /**
+   * Replaces a value only while the key still exists; false when it is gone. Updates of a
+   * session use it so a session deleted meanwhile (revoked, signed out on another replica)
+   * is not written back by a request that read it earlier.
+   */
+  update(key: string, value: unknown, ttlMs: number): Promise<boolean>;
   delete(key: string): Promise<void>;
-  /** Get and delete in one step (pending sign-ins are single use). */
+  /** Get and delete in one step (single-use values). */
   take<T>(key: string): Promise<T | undefined>;
   /** Optional: how many live keys start with this prefix (the active-sessions gauge). */
   count?(prefix: string): Promise<number>;
+  /**
+   * A lock held until released or until ttlMs passes (a holder that dies frees it then);
+   * undefined when another holder has it. Nobody but the holder can release it.
+   */
+  tryLock(key: string, ttlMs: number): Promise<StoreLock | undefined>;
+  /** Adds a member to a named set (e.g. a user's sessions); the set lives at least ttlMs. */
+  addToIndex(index: string, member: string, ttlMs: number): Promise<void>;
+  removeFromIndex(index: string, member: string): Promise<void>;
+  /** The members of a named set; may hold members whose value has expired since. */
+  indexMembers(index: string): Promise<string[]>;
+  /** Every live key that starts with the prefix (administration, never the request path). */
+  keys(prefix: string): Promise<string[]>;
   close(): Promise<void>;
+}
+
+export interface StoreLock {
+  release(): Promise<void>;
 }

@@ -1,21 +1,41 @@
 // One behavioural suite every KeyValueStore must pass (oauth2-proxy's shared session store
-// tests idea): the in-memory store runs it now, a shared store (Redis) will run the same.
+// tests idea): the in-memory store, Redis, and both wrapped in encryption run it.
+// `advance` moves the store's clock: the memory store's fake one, or real time for Redis.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { KeyValueStore } from '../../../src/store/store.js';
 
-export function runStoreSuite(make: (clock: { now: number }) => Promise<KeyValueStore>): void {
+export interface StoreFixture {
+  /** A fresh, empty store whose clock starts at clock.now. */
+  make(clock: { now: number }): Promise<KeyValueStore>;
+  /** Lets ms pass for the store (default: move the fake clock). */
+  advance?(clock: { now: number }, ms: number): Promise<void>;
+}
+
+// Short enough that a real-time store waits little; the checks never race the expiry: "still
+// there" is asserted right after writing, "gone" well after the ttl.
+const TTL = 400;
+const PAST_TTL = 700;
+
+export function runStoreSuite(fixture: StoreFixture | StoreFixture['make']): void {
+  const f: StoreFixture = typeof fixture === 'function' ? { make: fixture } : fixture;
+  const advance = async (clock: { now: number }, ms: number) => {
+    clock.now += ms;
+    await f.advance?.(clock, ms);
+  };
+
   it('stores, reads and deletes JSON values', async () => {
     const clock = { now: 1_000 };
-    const s = await make(clock);
-    await s.set('a', { x: 1, list: ['y'] }, 10_000);
-    assert.deepEqual(await s.get('a'), { x: 1, list: ['y'] });
+    const s = await f.make(clock);
+    await s.set('a', { x: 1, list: ['y'], text: 'grüße ✓' }, 10_000);
+    assert.deepEqual(await s.get('a'), { x: 1, list: ['y'], text: 'grüße ✓' });
     await s.delete('a');
     assert.equal(await s.get('a'), undefined);
+    await s.delete('never-there');
     await s.close();
   });
   it('returns copies: changing a read value does not change the stored one', async () => {
-    const s = await make({ now: 0 });
+    const s = await f.make({ now: 0 });
     await s.set('a', { n: 1 }, 10_000);
     const v = (await s.get<{ n: number }>('a'))!;
     v.n = 2;
@@ -24,28 +44,99 @@ export function runStoreSuite(make: (clock: { now: number }) => Promise<KeyValue
   });
   it('expires values after their ttl', async () => {
     const clock = { now: 0 };
-    const s = await make(clock);
-    await s.set('a', 1, 1000);
-    clock.now = 999;
+    const s = await f.make(clock);
+    await s.set('a', 1, TTL);
+    await s.set('b', 2, 60_000);
     assert.equal(await s.get('a'), 1);
-    clock.now = 1000;
+    await advance(clock, PAST_TTL);
     assert.equal(await s.get('a'), undefined);
+    assert.equal(await s.get('b'), 2);
     await s.close();
   });
   it('take() is single use', async () => {
-    const s = await make({ now: 0 });
-    await s.set('p', 'pending', 1000);
+    const s = await f.make({ now: 0 });
+    await s.set('p', 'pending', 10_000);
     assert.equal(await s.take('p'), 'pending');
     assert.equal(await s.take('p'), undefined);
     await s.close();
   });
   it('set() replaces value and ttl', async () => {
     const clock = { now: 0 };
-    const s = await make(clock);
-    await s.set('a', 1, 100);
+    const s = await f.make(clock);
+    await s.set('a', 1, TTL);
     await s.set('a', 2, 10_000);
-    clock.now = 500;
+    await advance(clock, PAST_TTL);
     assert.equal(await s.get('a'), 2);
+    await s.close();
+  });
+  it('update() replaces only a value that still exists, so a deleted one stays deleted', async () => {
+    const clock = { now: 0 };
+    const s = await f.make(clock);
+    assert.equal(await s.update('a', 1, 10_000), false);
+    assert.equal(await s.get('a'), undefined);
+    await s.set('a', 1, TTL);
+    assert.equal(await s.update('a', 2, 10_000), true);
+    await advance(clock, PAST_TTL);
+    assert.equal(await s.get('a'), 2, 'update() sets the new ttl');
+    await s.delete('a');
+    assert.equal(await s.update('a', 3, 10_000), false);
+    assert.equal(await s.get('a'), undefined);
+    await s.close();
+  });
+  it('tryLock(): one holder at a time; released, it can be taken again', async () => {
+    const s = await f.make({ now: 0 });
+    const first = await s.tryLock('lock', 10_000);
+    assert.ok(first);
+    assert.equal(await s.tryLock('lock', 10_000), undefined);
+    assert.ok(await s.tryLock('other', 10_000), 'locks are per key');
+    await first.release();
+    const second = await s.tryLock('lock', 10_000);
+    assert.ok(second);
+    await second.release();
+    await s.close();
+  });
+  it('tryLock(): a holder that never releases loses the lock at its ttl, and its late release does not free the next holder', async () => {
+    const clock = { now: 0 };
+    const s = await f.make(clock);
+    const dead = await s.tryLock('lock', TTL);
+    assert.ok(dead);
+    await advance(clock, PAST_TTL);
+    const next = await s.tryLock('lock', 10_000);
+    assert.ok(next, 'free after the ttl');
+    await dead.release();
+    assert.equal(await s.tryLock('lock', 10_000), undefined, 'still held by the second holder');
+    await next.release();
+    await s.close();
+  });
+  it('indexes: members are added, listed and removed; the index lives as long as its longest ttl', async () => {
+    const clock = { now: 0 };
+    const s = await f.make(clock);
+    assert.deepEqual(await s.indexMembers('user:alice'), []);
+    await s.addToIndex('user:alice', 's1', 10_000);
+    await s.addToIndex('user:alice', 's2', TTL);
+    await s.addToIndex('user:bob', 's3', TTL);
+    assert.deepEqual((await s.indexMembers('user:alice')).sort(), ['s1', 's2']);
+    await s.removeFromIndex('user:alice', 's1');
+    assert.deepEqual(await s.indexMembers('user:alice'), ['s2']);
+    await advance(clock, PAST_TTL);
+    assert.deepEqual(await s.indexMembers('user:alice'), ['s2'], 'a shorter ttl does not shorten the index');
+    assert.deepEqual(await s.indexMembers('user:bob'), [], 'gone after its ttl');
+    await s.close();
+  });
+  it('keys(): the live keys with a prefix, taken literally', async () => {
+    const clock = { now: 0 };
+    const s = await f.make(clock);
+    await s.set('sess:a', 1, 10_000);
+    await s.set('sess:b', 2, 10_000);
+    await s.set('sess:short', 3, TTL);
+    await s.set('other:c', 4, 10_000);
+    await s.set('x*y', 5, 10_000);
+    await s.set('xzy', 6, 10_000);
+    await s.addToIndex('sess-index', 'm', 10_000);
+    await advance(clock, PAST_TTL);
+    assert.deepEqual((await s.keys('sess:')).sort(), ['sess:a', 'sess:b']);
+    assert.deepEqual(await s.keys('x*'), ['x*y']);
+    assert.deepEqual(await s.keys('none:'), []);
     await s.close();
   });
 }

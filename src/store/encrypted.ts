@@ -1,0 +1,72 @@
+// Encryption at rest for any store (sessions hold refresh tokens): AES-256-GCM with the
+// configured keys, the first encrypting and all decrypting, so keys can be rotated by putting
+// a new one first. The stored key name is bound in as associated data, so a value cannot be
+// moved to another key. A value that cannot be decrypted reads as absent: a signed-out user,
+// never a crash.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import type { Logger } from '../types.js';
+import type { KeyValueStore } from './store.js';
+
+const VERSION = 'v1';
+const IV = 12;
+const TAG = 16;
+
+/** A short public name of a key (not the key): tells which key sealed a value. */
+export const keyId = (key: Buffer) => createHash('sha256').update('netbox-gate key id').update(key).digest('base64url').slice(0, 8);
+
+export function createEncryptedStore(inner: KeyValueStore, opts: { keys: readonly Buffer[]; logger: Logger }): KeyValueStore {
+  if (opts.keys.length === 0) throw new TypeError('ERR_INVALID_ARG_VALUE: createEncryptedStore needs at least one key');
+  for (const k of opts.keys) if (k.length !== 32) throw new TypeError('ERR_INVALID_ARG_VALUE: an encryption key is 32 bytes');
+  const byId = new Map(opts.keys.map((k) => [keyId(k), k] as const));
+  const current = opts.keys[0]!;
+  const currentId = keyId(current);
+  // Said once per reason and process: a rotated-out key would otherwise log on every request.
+  const warned = new Set<string>();
+  const unreadable = (storeKey: string, reason: string) => {
+    if (warned.has(reason)) return undefined;
+    warned.add(reason);
+    opts.logger.warn({ key: storeKey.replace(/:.*/, ':…'), reason }, `a stored value cannot be decrypted (${reason}); it reads as signed out`);
+    return undefined;
+  };
+
+  const seal = (storeKey: string, value: unknown): string => {
+    const iv = randomBytes(IV);
+    const c = createCipheriv('aes-256-gcm', current, iv);
+    c.setAAD(Buffer.from(storeKey));
+    const body = Buffer.concat([c.update(JSON.stringify(value), 'utf8'), c.final()]);
+    return `${VERSION}.${currentId}.${Buffer.concat([iv, c.getAuthTag(), body]).toString('base64url')}`;
+  };
+  const open = <T>(storeKey: string, stored: unknown): T | undefined => {
+    if (stored === undefined) return undefined;
+    if (typeof stored !== 'string') return unreadable(storeKey, 'not encrypted');
+    const [version, id, data] = stored.split('.');
+    if (version !== VERSION || !id || !data) return unreadable(storeKey, 'not encrypted');
+    const key = byId.get(id);
+    if (!key) return unreadable(storeKey, `written with key ${id}, which is not in sessions.encryptionKeys`);
+    const raw = Buffer.from(data, 'base64url');
+    if (raw.length <= IV + TAG) return unreadable(storeKey, 'truncated');
+    try {
+      const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV));
+      d.setAAD(Buffer.from(storeKey));
+      d.setAuthTag(raw.subarray(IV, IV + TAG));
+      return JSON.parse(Buffer.concat([d.update(raw.subarray(IV + TAG)), d.final()]).toString('utf8')) as T;
+    } catch {
+      return unreadable(storeKey, `authentication failed with key ${id}`);
+    }
+  };
+
+  return {
+    get: async <T>(key: string) => open<T>(key, await inner.get<unknown>(key)),
+    set: (key, value, ttlMs) => inner.set(key, seal(key, value), ttlMs),
+    update: (key, value, ttlMs) => inner.update(key, seal(key, value), ttlMs),
+    delete: (key) => inner.delete(key),
+    take: async <T>(key: string) => open<T>(key, await inner.take<unknown>(key)),
+    // Locks and indexes hold only random tokens and session ids: nothing to hide.
+    tryLock: (key, ttlMs) => inner.tryLock(key, ttlMs),
+    addToIndex: (name, member, ttlMs) => inner.addToIndex(name, member, ttlMs),
+    removeFromIndex: (name, member) => inner.removeFromIndex(name, member),
+    indexMembers: (name) => inner.indexMembers(name),
+    keys: (prefix) => inner.keys(prefix),
+    close: () => inner.close(),
+  };
+}

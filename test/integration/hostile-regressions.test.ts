@@ -1,8 +1,9 @@
 // What already held when the gateway was probed as an attacker would (issue 8), kept holding
 // with the real binary on loopback: request smuggling refused before NetBox, slowloris headers
 // closed at the header deadline, NetBox down and a hanging identity provider answered promptly,
-// a flood of Set-Cookie headers from NetBox a clean 502, a 1 GiB download in flat memory, and
-// 50 reloads (SIGHUP) under load losing no request.
+// a flood of Set-Cookie headers from NetBox a clean 502, a 1 GiB download in flat memory, a
+// download nobody reads closed at the idle deadline, and 50 reloads (SIGHUP) under load losing
+// no request.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -15,7 +16,7 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/upstr
 const TOKEN = 'Token 0123456789abcdef0123456789abcdef01234567';
 /**
  * The gateway's resident memory while it streams 1 GiB must stay below this: about 95 MB idle and
- * 150-185 MB while streaming 256 MiB or 1 GiB alike (buffers and young-generation GC), so flat.
+ * 150-200 MB while streaming 256 MiB or 1 GiB alike (buffers freed by GC lazily), so flat.
  */
 const DOWNLOAD_RSS_BOUND_MB = 256;
 
@@ -263,6 +264,45 @@ describe('what already held under hostile load keeps holding (real binary)', { t
     }
     t.diagnostic(`gateway RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB while streaming 1 GiB`);
     assert.ok(peak < DOWNLOAD_RSS_BOUND_MB, `peak RSS ${peak.toFixed(0)} MB`);
+  });
+
+  it('a download the client stops reading is closed after server.timeouts.idle, and so is the NetBox response behind it', async () => {
+    // NetBox streams without end; the client reads the first bytes and then nothing. netbox.timeout
+    // is 60 s here, so only the client-side idle deadline (5 s) can end it within the bound. (Node
+    // gives a write that was still moving when the deadline came one more period: 5 to 10 s.)
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((r) => (upstreamClosed = r));
+    const endless = http.createServer((_req, res) => {
+      const chunk = Buffer.alloc(64 << 10, 0x63);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      res.on('close', () => upstreamClosed());
+      const write = () => {
+        while (!res.destroyed) if (!res.write(chunk)) return res.once('drain', write);
+      };
+      write();
+    });
+    await new Promise<void>((r) => endless.listen(0, '127.0.0.1', r));
+    const stall = await startGateway((p) => config(p, `http://127.0.0.1:${(endless.address() as AddressInfo).port}`, { netboxTimeout: '60s' }));
+    const socket = net.connect({ port: stall.port, host: '127.0.0.1' });
+    socket.on('error', () => {});
+    try {
+      socket.write(`GET /api/dcim/devices/export/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${TOKEN}\r\n\r\n`);
+      const first = await new Promise<Buffer>((r) => socket.once('data', r));
+      socket.pause();
+      assert.match(first.toString('latin1'), /^HTTP\/1\.1 200 /);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((_r, reject) => (timer = setTimeout(() => reject(new Error('NetBox response still open after 20 s')), 20_000)))]).finally(() => clearTimeout(timer));
+      // What the client had not read yet drains, then the connection ends.
+      const ended = new Promise<void>((r) => socket.once('close', () => r()));
+      socket.resume();
+      await Promise.race([ended, new Promise((_r, reject) => setTimeout(() => reject(new Error('client connection still open')), 10_000).unref())]);
+      const health = await get(`${stall.url}/.netbox-gate/health`, {}, 5000);
+      assert.equal(health.status, 200);
+    } finally {
+      socket.destroy();
+      await stall.stop();
+      await new Promise<void>((r) => (endless.closeAllConnections(), endless.close(() => r())));
+    }
   });
 
   it('50 reloads (SIGHUP) while requests flow: every request answered 200', async () => {

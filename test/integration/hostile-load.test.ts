@@ -284,6 +284,10 @@ describe('hostile load on the real gateway (256 MB heap)', () => {
     const healthFailures: string[] = [];
     let guesses = 0;
     let attacking = true;
+    // argon2id holds 64 MiB per check outside the JS heap, two checks at once: the peak while
+    // checks run may exceed the suite's bound by that much, never more.
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, gatewayRssMb(gw.configFile))), 100);
     await underAttack(t, async () => {
       // 6 s, and on a slow machine until the 30 argon2id checks are over and the 429s have
       // started (at most 30 s).
@@ -330,9 +334,11 @@ describe('hostile load on the real gateway (256 MB heap)', () => {
       attacking = false;
       await polling;
     });
+    clearInterval(sampler);
     agent.destroy();
     const ms = health.map((h) => h.ms).sort((a, b) => a - b);
-    t.diagnostic(`attacker: ${guesses} guesses, answers ${JSON.stringify(Object.fromEntries(statuses))}; /health p50 ${ms[Math.floor(ms.length / 2)]} ms, max ${ms.at(-1)} ms`);
+    t.diagnostic(`attacker: ${guesses} guesses, answers ${JSON.stringify(Object.fromEntries(statuses))}; /health p50 ${ms[Math.floor(ms.length / 2)]} ms, max ${ms.at(-1)} ms; peak RSS ${peak.toFixed(0)} MB`);
+    assert.ok(peak < RSS_BOUND_MB + 2 * 64, `peak RSS ${peak.toFixed(0)} MB during the checks`);
     assert.deepEqual(healthFailures, [], '/health answered every poll');
     assert.ok(health.length >= 10 && health.every((h) => h.status === 200), `${health.length} health polls`);
     assert.deepEqual([...statuses.keys()].sort(), [401, 429], 'the attacker got only 401 and 429');

@@ -1,8 +1,10 @@
 // What the benchmarks need around the product, kept apart from test/ (benchmarks are tooling,
-// not tests): a free port, the CLI's path, and child processes that end with the benchmark.
+// not tests): a free port, the CLI's path, child processes that end with the benchmark, a
+// process's memory, and results written to bench/results/.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,4 +59,28 @@ export async function waitUntilOk(url: string, timeoutMs = 10_000): Promise<void
     if (Date.now() > deadline) throw new Error(`bench: ${url} did not answer within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Resident memory of a process in MiB (Linux /proc), 0 when it is gone. */
+export function rssMiB(pid: number | undefined): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Writes a benchmark's result as JSON into `dir` (default bench/results/ of this checkout), named
+ * `<bench>-<UTC date and time>-<cores>c-load<1-min load average>.json`, so results from different
+ * runs and machines sit side by side and say under what load they were measured. Returns the path.
+ */
+export function writeResult(bench: string, data: unknown, dir = path.join(path.dirname(path.dirname(cliPath())), 'bench', 'results')): string {
+  const stamp = new Date().toISOString().slice(0, 16).replace(':', '-');
+  const cores = os.availableParallelism();
+  const load = os.loadavg()[0]!.toFixed(2);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${bench}-${stamp}-${cores}c-load${load}.json`);
+  writeFileSync(file, JSON.stringify({ bench, date: new Date().toISOString(), cores, loadAverage: os.loadavg(), node: process.version, ...(data as object) }, null, 2) + '\n');
+  return file;
 }

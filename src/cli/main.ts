@@ -8,6 +8,7 @@ import { formatConfigNotice, logConfigNotices } from '../config/notices.js';
 import { ConfigError, formatConfigIssue, GateError } from '../errors.js';
 import { createGateway } from '../gateway/server.js';
 import { renderNetboxSettings } from '../netbox/settings.js';
+import { checkNetboxGroups, NetboxUsageError, runNetboxCommand } from './netbox.js';
 import { decide } from '../policy/evaluate.js';
 import { createSource } from '../sources/factory.js';
 import { createMemoryStore } from '../store/memory.js';
@@ -19,9 +20,13 @@ const USAGE = `Usage: netbox-gate <command> [options]
 Commands:
   serve          run the gateway (SIGHUP reloads the config)
   check          validate a config file; prints every problem as path: message (file:line),
-                 then notes ("note: ...") that do not fail the check
+                 then notes ("note: ...") that do not fail the check; --netbox also asks NetBox
+                 (netbox.api) which mapped groups it does not have
   explain        show the policy decision for an identity: --source ID --claims FILE.json [--json]
   netbox-config  print the matching NetBox settings: [--format python|env]
+  netbox plan    show how NetBox's groups and permissions differ from netboxObjects
+                 (exit 0: none, 2: changes, 1: conflicts or errors)
+  netbox apply   make NetBox match netboxObjects (only objects marked managed are changed)
 
 Options:
   --config PATH  config file (default: $NETBOX_GATE_CONFIG or ./netbox-gate.yaml)
@@ -47,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
     out(USAGE);
     return command ? 0 : 2;
   }
+  // `netbox plan|apply`: the subcommand is the first word after the command.
+  const sub = command === 'netbox' && rest[0] && !rest[0].startsWith('-') ? rest.shift() : undefined;
   const { values } = parseArgs({
     args: rest,
     strict: true,
@@ -56,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       claims: { type: 'string' },
       json: { type: 'boolean', default: false },
       format: { type: 'string', default: 'python' },
+      netbox: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -70,8 +78,16 @@ export async function main(argv: string[]): Promise<number> {
       out(`${cfg.file}: OK (${cfg.sources.length} source${cfg.sources.length === 1 ? '' : 's'}: ${cfg.sources.map((s) => `${s.id} [${s.kind}]`).join(', ')}; ${rules} polic${rules === 1 ? 'y rule' : 'y rules'})`);
       // Notices do not fail the check: they are things to know, not things to fix.
       for (const n of cfg.notices) out(formatConfigNotice(n));
+      if (values.netbox) {
+        const { missing, fatal } = await checkNetboxGroups(cfg, { out, err });
+        for (const m of missing) (fatal ? err : out)(fatal ? m : `note: ${m}`);
+        if (missing.length === 0) out('NetBox has every group the policy maps to.');
+        return fatal ? 1 : 0;
+      }
       return 0;
     }
+    case 'netbox':
+      return runNetboxCommand(sub, load(values.config), { out, err });
     case 'netbox-config': {
       if (values.format !== 'python' && values.format !== 'env') throw new UsageError('--format must be python or env');
       out(renderNetboxSettings(load(values.config), values.format));
@@ -187,7 +203,7 @@ export async function run(argv: string[]): Promise<void> {
     } else if (e instanceof GateError) {
       err(`netbox-gate: ${e.message}`);
       process.exitCode = 1;
-    } else if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    } else if (e instanceof UsageError || e instanceof NetboxUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`netbox-gate: ${(e as Error).message}\n\n${USAGE}`);
       process.exitCode = 2;
     } else {

@@ -5,6 +5,8 @@ import { accessSync, constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { ConfigIssue } from '../errors.js';
+import { describeNetboxToken } from '../netbox/api/token.js';
+import { netboxObjectsSchema, type NetboxObjectsConfig } from '../netbox/objects/schema.js';
 import { compilePolicy, referencedSources, type CompiledPolicy } from '../policy/compile.js';
 import { policySchema, ruleSchema, type PolicyConfig } from '../policy/schema.js';
 import { sourceKind, sourceKindNames, type ResolvedSourceConfig } from '../sources/registry.js';
@@ -53,6 +55,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
   const sessions = section<ParsedConfig['sessions']>('sessions', sessionsSchema);
   const signIn = section<ParsedConfig['signIn']>('signIn', undefined);
   const logging = section<ParsedConfig['logging']>('logging', undefined);
+  const netboxObjects = section<NetboxObjectsConfig | undefined>('netboxObjects', netboxObjectsSchema);
 
   const sources = validateSources(raw.sources, loc, issues, notices);
 
@@ -60,6 +63,8 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
   const policy = validatePolicy(raw.policy, loc, issues, sep, sources.ids);
 
   checkNetbox(netbox.fields, sep, at);
+  checkManagedGroup(netbox.fields, raw.policy, loc, at, notices);
+  if (netboxObjects.value) checkNetboxObjects(netboxObjects.value, at);
   checkServer(server.fields, loc.file, at);
   const s = sessions.fields;
   if (s.idleTimeout !== undefined && s.absoluteTimeout !== undefined && s.idleTimeout > s.absoluteTimeout) {
@@ -79,6 +84,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
     sources: sources.resolved,
     policy: policy.compiled,
     policySource: policy.source,
+    netboxObjects: netboxObjects.value,
     notices,
   };
   return { config, issues, notices };
@@ -183,6 +189,50 @@ function checkNetbox(nb: Partial<ParsedConfig['netbox']>, sep: string, at: (path
     if (other) at(['netbox', 'headers', k], `same header as netbox.headers.${other} (${v})`);
     else seen.set(norm, k);
   }
+}
+
+/**
+ * The managed-users marker (docs/netbox-api.md) must mean "arrived through the gateway" and
+ * nothing else: not a privilege group, and never something the policy can give or take.
+ */
+function checkManagedGroup(nb: Partial<ParsedConfig['netbox']>, rawPolicy: unknown, loc: Located, at: (path: ConfigPath, message: string) => void, notices: ConfigIssue[]): void {
+  const marker = nb.managedGroup ?? 'netbox-gate-managed';
+  for (const special of ['superuserGroup', 'staffGroup'] as const) {
+    if (nb[special] === marker) at(['netbox', 'managedGroup'], `must differ from netbox.${special}: the marker of managed users must not give privileges`);
+  }
+  if (nb.managedGroup?.includes(sep(nb))) at(['netbox', 'managedGroup'], `must not contain the group separator "${sep(nb)}"`);
+  if (isObject(rawPolicy)) {
+    const refuse = (path: ConfigPath) => at(path, `"${marker}" is netbox.managedGroup, the gateway's marker of the users it manages; the policy cannot give it (the gateway always sends it)`);
+    if (Array.isArray(rawPolicy.defaultGroups)) rawPolicy.defaultGroups.forEach((g, i) => g === marker && refuse(['policy', 'defaultGroups', i]));
+    if (Array.isArray(rawPolicy.rules)) {
+      rawPolicy.rules.forEach((r, i) => {
+        if (!isObject(r)) return;
+        const g = r.netboxGroups;
+        if (g === marker) refuse(['policy', 'rules', i, 'netboxGroups']);
+        else if (Array.isArray(g)) g.forEach((x, j) => x === marker && refuse(['policy', 'rules', i, 'netboxGroups', j]));
+      });
+    }
+  }
+  if (nb.api) {
+    const problem = describeNetboxToken(nb.api.token).problem;
+    if (problem) notices.push(issueAt(loc, ['netbox', 'api', 'token'], problem));
+  }
+}
+const sep = (nb: Partial<ParsedConfig['netbox']>) => nb.groupSeparator ?? '|';
+
+function checkNetboxObjects(objs: NetboxObjectsConfig, at: (path: ConfigPath, message: string) => void): void {
+  const groups = new Map<string, number>();
+  objs.groups.forEach((g, i) => {
+    const first = groups.get(g.name);
+    if (first !== undefined) at(['netboxObjects', 'groups', i, 'name'], `group "${g.name}" is declared twice (also netboxObjects.groups.${first})`);
+    else groups.set(g.name, i);
+  });
+  const perms = new Map<string, number>();
+  objs.permissions.forEach((p, i) => {
+    const first = perms.get(p.name);
+    if (first !== undefined) at(['netboxObjects', 'permissions', i, 'name'], `permission "${p.name}" is declared twice (also netboxObjects.permissions.${first})`);
+    else perms.set(p.name, i);
+  });
 }
 
 function checkServer(srv: Partial<ParsedConfig['server']>, file: string, at: (path: ConfigPath, message: string) => void): void {

@@ -64,7 +64,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
 
   checkNetbox(netbox.fields, sep, at);
   checkManagedGroup(netbox.fields, raw.policy, loc, at, notices);
-  if (netboxObjects.value) checkNetboxObjects(netboxObjects.value, at);
+  checkNetboxObjects(raw.netboxObjects, at);
   checkServer(server.fields, loc.file, at);
   const s = sessions.fields;
   if (s.idleTimeout !== undefined && s.absoluteTimeout !== undefined && s.idleTimeout > s.absoluteTimeout) {
@@ -220,19 +220,20 @@ function checkManagedGroup(nb: Partial<ParsedConfig['netbox']>, rawPolicy: unkno
 }
 const sep = (nb: Partial<ParsedConfig['netbox']>) => nb.groupSeparator ?? '|';
 
-function checkNetboxObjects(objs: NetboxObjectsConfig, at: (path: ConfigPath, message: string) => void): void {
-  const groups = new Map<string, number>();
-  objs.groups.forEach((g, i) => {
-    const first = groups.get(g.name);
-    if (first !== undefined) at(['netboxObjects', 'groups', i, 'name'], `group "${g.name}" is declared twice (also netboxObjects.groups.${first})`);
-    else groups.set(g.name, i);
-  });
-  const perms = new Map<string, number>();
-  objs.permissions.forEach((p, i) => {
-    const first = perms.get(p.name);
-    if (first !== undefined) at(['netboxObjects', 'permissions', i, 'name'], `permission "${p.name}" is declared twice (also netboxObjects.permissions.${first})`);
-    else perms.set(p.name, i);
-  });
+/** Names are NetBox's keys: each declared once (checked on the raw entries, so a broken entry elsewhere does not hide it). */
+function checkNetboxObjects(value: unknown, at: (path: ConfigPath, message: string) => void): void {
+  if (!isObject(value)) return;
+  for (const [key, what] of [['groups', 'group'], ['permissions', 'permission']] as const) {
+    const list = value[key];
+    if (!Array.isArray(list)) continue;
+    const seen = new Map<string, number>();
+    list.forEach((entry: unknown, i) => {
+      if (!isObject(entry) || typeof entry.name !== 'string') return;
+      const first = seen.get(entry.name);
+      if (first !== undefined) at(['netboxObjects', key, i, 'name'], `${what} "${entry.name}" is declared twice (also netboxObjects.${key}.${first})`);
+      else seen.set(entry.name, i);
+    });
+  }
 }
 
 function checkServer(srv: Partial<ParsedConfig['server']>, file: string, at: (path: ConfigPath, message: string) => void): void {

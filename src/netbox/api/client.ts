@@ -1,7 +1,6 @@
-// The NetBox REST client: one keep-alive connection pool, a service token, JSON in and out,
-// pagination by following `next`, bounded retries with backoff on 429/5xx (honouring
-// Retry-After), and errors that name the NetBox object and field (errors.ts).
-import { Agent, fetch as undiciFetch } from 'undici';
+// The NetBox REST client: Node's fetch (undici inside, keep-alive pool, no extra dependency for
+// `serve`), a service token, JSON in and out, pagination by following `next`, bounded retries
+// with backoff on 429/5xx (honouring Retry-After), and errors that name the NetBox object and field.
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../types.js';
 import { netboxResponseError, netboxUnreachableError, type NetboxCall, type ObjectRef } from './errors.js';
@@ -79,13 +78,7 @@ export function createNetboxClient(o: NetboxClientOptions): NetboxClient {
   const logger = o.logger ?? silentLogger;
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = o.random ?? Math.random;
-  let agent: Agent | undefined;
-  const doFetch: FetchLike =
-    o.fetch ??
-    ((url, init) => {
-      agent ??= new Agent({ keepAliveTimeout: 10_000, connections: 8, connectTimeout: timeoutMs });
-      return undiciFetch(url, { ...init, dispatcher: agent });
-    });
+  const doFetch: FetchLike = o.fetch ?? ((url, init) => fetch(url, init));
 
   /** `/api/x/` relative to the base path; absolute `next` URLs must stay on NetBox's origin. */
   const resolve = (path: string): URL => {
@@ -169,9 +162,9 @@ export function createNetboxClient(o: NetboxClientOptions): NetboxClient {
     tokenVersion: token.version,
     request,
     list,
-    async close() {
-      await agent?.close();
-    },
+    // Node's fetch shares one global pool; nothing of our own to close. Kept so callers end the
+    // client's life explicitly (a dedicated pool can come without changing them).
+    async close() {},
   };
 }
 

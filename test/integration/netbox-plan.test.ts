@@ -4,13 +4,13 @@
 // removals, unknown object types named with their config line, and typos in mapped groups.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startNetboxForGateway } from '../support/gateway.js';
 import type { NetboxInstance } from '../support/netbox.js';
 import { freePort } from '../support/ports.js';
-import { cliPath } from '../support/repo.js';
+import { cliPath, repoRoot } from '../support/repo.js';
 import { makeTempDirSync } from '../support/temp.js';
 
 const tmp = makeTempDirSync('netbox-gate-plan-');
@@ -60,7 +60,8 @@ describe('netbox plan / apply against NetBox 4.7', { timeout: 10 * 60_000 }, () 
 
   const run = (args: string[], yaml?: string) => {
     if (yaml !== undefined) writeFileSync(configFile, yaml);
-    const r = spawnSync(process.execPath, [cliPath(), ...args, '--config', configFile], { env: { ...process.env, NETBOX_TOKEN: nb.adminAuthorization }, encoding: 'utf8' });
+    const env = { ...process.env, NETBOX_TOKEN: nb.adminAuthorization, NETBOX_GATE_API_TOKEN: nb.adminAuthorization, NETBOX_GATE_OIDC_SECRET: 'x' };
+    const r = spawnSync(process.execPath, [cliPath(), ...args, '--config', configFile], { env, encoding: 'utf8' });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
   const perm = async (name: string) => (await nb.api('GET', `/api/users/permissions/?name=${encodeURIComponent(name)}`)).body.results[0];
@@ -190,5 +191,15 @@ describe('netbox plan / apply against NetBox 4.7', { timeout: 10 * 60_000 }, () 
     const ok = run(['check', '--netbox'], config(url, PERMISSIONS));
     assert.equal(ok.code, 0, ok.out + ok.err);
     assert.match(ok.out, /NetBox has every group the policy maps to\./);
+  });
+
+  it('examples/permissions.yaml is real: NetBox knows every type it names, and it applies', () => {
+    const example = readFileSync(join(repoRoot(), 'examples', 'permissions.yaml'), 'utf8').replace('url: http://127.0.0.1:8001', `url: ${url}`);
+    const r = run(['netbox', 'plan'], example);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.doesNotMatch(r.out, /^! /m);
+    const a = run(['netbox', 'apply']);
+    assert.equal(a.code, 0, a.out + a.err);
+    assert.equal(run(['netbox', 'plan']).code, 0);
   });
 });

@@ -1,6 +1,7 @@
 // Config checks for netboxObjects, netbox.api and the managed marker: every problem names its
 // field and line, and the marker can be neither a privilege group nor a policy result.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseConfigText } from '../../../src/config/load.js';
 import { ConfigError, formatConfigIssue } from '../../../src/errors.js';
@@ -98,5 +99,14 @@ describe('netboxObjects config', () => {
     assert.equal(cfg.netbox.api?.timeout, 10_000);
     assert.deepEqual(cfg.notices.map(formatConfigIssue), ['netbox.api.token: neither a v2 token (nbt_<key>.<token>) nor a v1 token (40 hexadecimal characters); it is sent as a v1 token (gate.yaml:6)']);
     assert.deepEqual(parseConfigText(base('  api:\n    token: nbt_abc.def\n'), 'gate.yaml', {}).notices, []);
+  });
+});
+
+describe('docs/permissions.md', () => {
+  it('shows examples/permissions.yaml as it is', () => {
+    const md = readFileSync('docs/permissions.md', 'utf8');
+    const block = /<!-- examples\/permissions\.yaml -->\n```yaml\n([\s\S]*?)```/.exec(md);
+    assert.ok(block, 'docs/permissions.md has no block marked <!-- examples/permissions.yaml -->');
+    assert.equal(block[1], readFileSync('examples/permissions.yaml', 'utf8'));
   });
 });

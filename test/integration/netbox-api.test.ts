@@ -183,6 +183,10 @@ describe('NetBox REST client against NetBox 4.7', { timeout: 10 * 60_000 }, () =
       assert.deepEqual(p.problems, []);
       assert.equal((await applyPlan(client, p)).length, 2);
       assert.deepEqual((await planNetboxObjects(client, desired)).changes, []);
+      // One action fewer (users.user change) and deactivation fails, naming the user.
+      const userPerm = (await nb.api('GET', '/api/users/permissions/?name=netbox-gate-service-0')).body.results[0];
+      assert.equal((await nb.api('PATCH', `/api/users/permissions/${userPerm.id}/`, { actions: ['view'] })).status, 200);
+      await assert.rejects(users.setActive('carol', false), (e: unknown) => isGateError(e, 'ERR_NETBOX_API') && /^users\.User "carol": You do not have permission to perform this action\. \(NetBox answered 403 to PATCH /.test(e.message));
     } finally {
       await client.close();
     }

@@ -98,14 +98,12 @@ export function createNetboxClient(o: NetboxClientOptions): NetboxClient {
     const call: NetboxCall = { method, path: url.pathname + url.search };
     if (opts.object) call.object = opts.object;
     const headers: Record<string, string> = { Authorization: token.authorization, Accept: 'application/json' };
-    const init: Parameters<FetchLike>[1] = { method, headers, signal: AbortSignal.timeout(timeoutMs) };
-    if (opts.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(opts.body);
-    }
+    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     for (let attempt = 0; ; attempt++) {
-      const signals = [AbortSignal.timeout(timeoutMs), ...(opts.signal ? [opts.signal] : [])];
-      init.signal = AbortSignal.any(signals);
+      // A fresh timeout per attempt, joined with the caller's signal.
+      const signal = opts.signal ? AbortSignal.any([AbortSignal.timeout(timeoutMs), opts.signal]) : AbortSignal.timeout(timeoutMs);
+      const init: Parameters<FetchLike>[1] = body === undefined ? { method, headers, signal } : { method, headers, body, signal };
       let res: Awaited<ReturnType<FetchLike>>;
       let text: string;
       try {
@@ -119,14 +117,13 @@ export function createNetboxClient(o: NetboxClientOptions): NetboxClient {
         await sleep(wait);
         continue;
       }
-      const body = parseBody(text);
-      if (res.status >= 200 && res.status < 300) return body as T;
+      const answer = parseBody(text);
+      if (res.status >= 200 && res.status < 300) return answer as T;
       const retryable = method === 'POST' ? POST_RETRY_STATUS.has(res.status) : RETRY_STATUS.has(res.status);
-      if (!retryable || attempt >= retries) throw netboxResponseError(call, res.status, body);
+      if (!retryable || attempt >= retries) throw netboxResponseError(call, res.status, answer);
       const asked = retryAfterMs(res.headers.get('retry-after'));
       if (asked !== undefined && asked > maxWait) {
-        const e = netboxResponseError(call, res.status, body);
-        throw Object.assign(e, { message: `${e.message}; NetBox asked to wait ${Math.ceil(asked / 1000)} s (Retry-After), longer than the client waits (${Math.ceil(maxWait / 1000)} s)` });
+        throw netboxResponseError(call, res.status, answer, `NetBox asked to wait ${Math.ceil(asked / 1000)} s (Retry-After), longer than the client waits (${Math.ceil(maxWait / 1000)} s)`);
       }
       const wait = asked ?? backoff(attempt);
       logger.warn({ event: 'netbox_api_retry', method, path: call.path, status: res.status, attempt: attempt + 1, waitMs: wait }, 'NetBox API busy; retrying');

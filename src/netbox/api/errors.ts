@@ -38,7 +38,7 @@ export function fieldMessages(body: unknown, prefix = ''): Array<[string, string
 const MAX_TEXT = 300;
 
 /** The error for a NetBox answer that is not a success. `body` is the parsed JSON or the text. */
-export function netboxResponseError(call: NetboxCall, status: number, body: unknown): GateError {
+export function netboxResponseError(call: NetboxCall, status: number, body: unknown, note?: string): GateError {
   const fields: Record<string, string[]> = {};
   let text: string;
   if (body && typeof body === 'object') {
@@ -55,7 +55,7 @@ export function netboxResponseError(call: NetboxCall, status: number, body: unkn
     text = s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s;
   }
   const what = call.object ? describeObject(call.object) : `${call.method} ${call.path}`;
-  const message = `${what}: ${text || `HTTP ${status}`} (NetBox answered ${status} to ${call.method} ${call.path})`;
+  const message = `${what}: ${text || `HTTP ${status}`} (NetBox answered ${status} to ${call.method} ${call.path})${note ? `; ${note}` : ''}`;
   const detail: Record<string, unknown> = { status, method: call.method, path: call.path };
   if (call.object) detail.object = describeObject(call.object);
   if (Object.keys(fields).length > 0) detail.fields = fields;

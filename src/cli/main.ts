@@ -1,15 +1,21 @@
-// The `netbox-gate` command: serve, check, explain, netbox-config. Errors reach the user as
-// messages with field paths and lines, never stack traces.
+// The `netbox-gate` command: serve, check, explain, netbox-config, hash-password. Errors reach
+// the user as messages with field paths and lines, never stack traces.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { configPath, loadConfigFile, type GateConfig } from '../config/load.js';
 import { formatConfigNotice, logConfigNotices } from '../config/notices.js';
 import { ConfigError, formatConfigIssue, GateError } from '../errors.js';
+import { runDoctor } from '../doctor/run.js';
+import { exitCode as doctorExitCode, formatJson, formatText } from '../doctor/report.js';
 import { createGateway } from '../gateway/server.js';
 import { renderNetboxSettings } from '../netbox/settings.js';
+import { hashPasswordCommand, PasswordInputError } from './hash-password.js';
 import { checkNetboxGroups, NetboxUsageError, runNetboxCommand } from './netbox.js';
 import { decide } from '../policy/evaluate.js';
+import { createMetrics } from '../metrics/registry.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { instrumentStore } from '../metrics/store.js';
 import { createSource } from '../sources/factory.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { Attributes, Decision, Logger } from '../types.js';
@@ -18,12 +24,18 @@ import { silentLogger } from '../types.js';
 const USAGE = `Usage: netbox-gate <command> [options]
 
 Commands:
-  serve          run the gateway (SIGHUP reloads the config)
+  serve          run the gateway (SIGHUP reloads the config; SIGTERM lets requests in flight
+                 finish for up to server.shutdownTimeout, then exits)
   check          validate a config file; prints every problem as path: message (file:line),
                  then notes ("note: ...") that do not fail the check; --netbox also asks NetBox
                  (netbox.api) which mapped groups it does not have
   explain        show the policy decision for an identity: --source ID --claims FILE.json [--json]
   netbox-config  print the matching NetBox settings: [--format python|env]
+  doctor         live checks of the sources, NetBox and certificates, one pass/warn/fail line
+                 each; exits 1 on a failure: [--json] [--netbox-token T] [--netbox-private]
+                 (token also from $NETBOX_GATE_DOCTOR_TOKEN; see docs/doctor.md)
+  hash-password  print an argon2id hash for a local users file (password from the
+                 terminal without echo, or the first line of standard input)
   netbox plan    show how NetBox's groups and permissions differ from netboxObjects
                  (exit 0: none, 2: changes, 1: conflicts or errors)
   netbox apply   make NetBox match netboxObjects (only objects marked managed are changed)
@@ -31,6 +43,7 @@ Commands:
 Options:
   --config PATH  config file (default: $NETBOX_GATE_CONFIG or ./netbox-gate.yaml)
   -h, --help     this help
+  -V, --version  print the version
 `;
 
 class UsageError extends Error {}
@@ -52,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
     out(USAGE);
     return command ? 0 : 2;
   }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    out(packageVersion());
+    return 0;
+  }
   // `netbox plan|apply`: the subcommand is the first word after the command.
   const sub = command === 'netbox' && rest[0] && !rest[0].startsWith('-') ? rest.shift() : undefined;
   const { values } = parseArgs({
@@ -63,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
       claims: { type: 'string' },
       json: { type: 'boolean', default: false },
       format: { type: 'string', default: 'python' },
+      'netbox-token': { type: 'string' },
+      'netbox-private': { type: 'boolean', default: false },
       netbox: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -97,9 +116,25 @@ export async function main(argv: string[]): Promise<number> {
       return explain(values);
     case 'serve':
       return serve(values.config);
+    case 'doctor': {
+      const results = await runDoctor(load(values.config), {
+        netboxToken: values['netbox-token'] ?? process.env.NETBOX_GATE_DOCTOR_TOKEN,
+        netboxPrivate: values['netbox-private'],
+      });
+      out(values.json ? formatJson(results) : formatText(results));
+      return doctorExitCode(results);
+    }
+    case 'hash-password':
+      return hashPasswordCommand(out);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** The installed package's version (build/src/cli/main.js -> package.json). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }
 
 async function explain(values: { config?: string | undefined; source?: string | undefined; claims?: string | undefined; json?: boolean | undefined }): Promise<number> {
@@ -166,18 +201,38 @@ async function serve(flag: string | undefined): Promise<number> {
   const cfg = loadConfigFile(file);
   const logger = pino({ level: cfg.logging.level, base: { service: 'netbox-gate' } }) as unknown as Logger;
   logConfigNotices(cfg.notices, logger);
-  const gw = createGateway(cfg, { logger, store: createMemoryStore() });
+  let store = createMemoryStore();
+  // Metrics are built only when asked for: no registry, no hooks, no listener otherwise.
+  const metricsListen = cfg.metrics.listen;
+  const base = store;
+  const metrics = metricsListen ? createMetrics({ countSessions: async () => base.count?.('sess:') }) : undefined;
+  if (metrics) store = instrumentStore(store, metrics);
+  const gw = createGateway(cfg, { logger, store, ...(metrics ? { metrics } : {}) });
   const addr = await gw.listen();
+  let metricsServer: MetricsServer | undefined;
+  if (metrics && metricsListen) {
+    try {
+      metricsServer = await startMetricsServer(metrics, metricsListen, logger);
+    } catch (e) {
+      await gw.close();
+      throw new GateError('ERR_CONFIG_INVALID', `cannot listen on metrics.listen (${metricsListen.host}:${metricsListen.port}): ${(e as Error).message}`, { cause: e });
+    }
+    logger.info({ listen: `${metricsServer.address.address}:${metricsServer.address.port}` }, 'metrics listening on /metrics');
+  }
   logger.info({ listen: `${addr.address}:${addr.port}`, publicUrl: cfg.server.publicUrl, netbox: cfg.netbox.url, sources: cfg.sources.map((s) => s.id) }, 'netbox-gate listening');
   // The running config stays when the new one is refused; the log says exactly why.
   const refuse = (e: unknown) => {
     const issues = e instanceof ConfigError ? e.issues.map(formatConfigIssue) : [(e as Error)?.message ?? String(e)];
     logger.error({ file, issues }, 'configuration reload refused; keeping the running configuration');
+    metrics?.configReload({ result: 'failure' });
   };
   process.on('SIGHUP', () => {
     try {
       const next = loadConfigFile(file);
-      gw.reload(next).then(() => logConfigNotices(next.notices, logger), refuse);
+      gw.reload(next).then(() => {
+        metrics?.configReload({ result: 'success' });
+        logConfigNotices(next.notices, logger);
+      }, refuse);
     } catch (e) {
       refuse(e);
     }
@@ -187,8 +242,13 @@ async function serve(flag: string | undefined): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  logger.info({}, 'shutting down');
-  await gw.close();
+  // Stop accepting, let requests in flight (a long export) finish up to the bound, then close.
+  const graceMs = gw.runtime().cfg.server.shutdownTimeout;
+  logger.info({ shutdownTimeoutMs: graceMs }, 'shutting down: waiting for requests in flight');
+  const cut = await gw.close(graceMs);
+  if (cut > 0) logger.warn({ connections: cut, shutdownTimeoutMs: graceMs }, 'requests still running at server.shutdownTimeout were cut');
+  await metricsServer?.close();
+  logger.info({}, 'stopped');
   return 0;
 }
 
@@ -199,6 +259,9 @@ export async function run(argv: string[]): Promise<void> {
     if (e instanceof ConfigError) {
       err(`${e.issues.length} problem${e.issues.length === 1 ? '' : 's'} in the configuration:`);
       for (const i of e.issues) err(`  ${formatConfigIssue(i)}`);
+      process.exitCode = 1;
+    } else if (e instanceof PasswordInputError) {
+      err(`netbox-gate hash-password: ${e.message}`);
       process.exitCode = 1;
     } else if (e instanceof GateError) {
       err(`netbox-gate: ${e.message}`);

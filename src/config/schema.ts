@@ -23,6 +23,32 @@ export const serverSchema = z.strictObject({
   trustedProxies: z.array(trustedBlockSchema).default([]),
   /** Reserved prefix for the gateway's own pages; NetBox has no URL starting with a dot. */
   pathPrefix: z.string().regex(/^\/\.[a-z0-9-]+$/, 'must look like "/.netbox-gate"').default('/.netbox-gate'),
+  /** On SIGTERM: how long requests in flight (a long export) may take to finish before they are cut. */
+  shutdownTimeout: duration.prefault('30s'),
+  // ---- exposure limits (issue 8): what one client can hold of the gateway ----
+  /** Deadlines for clients; a client past one gets 408 and its connection is closed. */
+  timeouts: z
+    .strictObject({
+      /** The request line and headers must arrive within this; also how long a new connection may stay silent. */
+      headers: duration.prefault('30s'),
+      /** The whole request, body included, must arrive within this: generous, for large uploads. */
+      request: duration.prefault('1h'),
+      /** No byte from the client for this long while its request arrives, or a stalled response: closed. */
+      idle: duration.prefault('2m'),
+      /** An idle keep-alive connection between requests is closed after this. */
+      keepAlive: duration.prefault('5s'),
+    })
+    .prefault({})
+    .superRefine((t, ctx) => {
+      if (t.request < t.headers) ctx.addIssue({ code: 'custom', path: ['request'], message: 'must be at least timeouts.headers' });
+    }),
+  /** Open client connections at most; more are refused with 503 (TLS: closed). */
+  maxConnections: z.number().int().min(1).default(4096),
+  /**
+   * Open connections from one client address at most (not applied to trustedProxies, which
+   * carry many clients); more are refused with 503 (TLS: closed).
+   */
+  maxConnectionsPerClient: z.number().int().min(1).default(256),
 });
 
 export const netboxSchema = z.strictObject({
@@ -47,7 +73,22 @@ export const netboxSchema = z.strictObject({
   csrfCookie: z.string().min(1).default('csrftoken'),
   logoutPath: z.string().startsWith('/').default('/logout/'),
   loginPath: z.string().startsWith('/').default('/login/'),
+  /** NetBox must answer within this; the wait for a free connection to NetBox counts against it. */
   timeout: duration.prefault('120s'),
+  /**
+   * Connections to NetBox, in two pools so API-token traffic (which needs no gateway sign-in)
+   * can never take the connections signed-in users need.
+   */
+  connections: z
+    .strictObject({
+      /** Pool for signed-in users' requests (and the gateway's own NetBox calls). */
+      signedIn: z.number().int().min(1).default(192),
+      /** Pool for API-token requests; a token request when all are busy gets 503. */
+      token: z.number().int().min(1).default(64),
+      /** API-token requests in flight from one client address; more get 429. */
+      tokenPerClient: z.number().int().min(1).default(16),
+    })
+    .prefault({}),
   /**
    * The group the gateway adds to every user's groups header: NetBox's group sync then records
    * in NetBox itself which users arrived through the gateway. Only members are ever changed
@@ -86,6 +127,8 @@ export const signInSchema = z.strictObject({
     .strictObject({
       perUser: limit.prefault({ attempts: 5, window: '5m' }),
       perAddress: limit.prefault({ attempts: 30, window: '5m' }),
+      /** Counters each limiter keeps at most (user names, addresses); past it the oldest window is dropped. */
+      maxTracked: z.number().int().min(100).default(100_000),
     })
     .prefault({}),
 });
@@ -94,12 +137,18 @@ export const loggingSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
+/** Prometheus metrics on their own listener; off unless `listen` is set. */
+export const metricsSchema = z.strictObject({
+  listen: hostPort(9464).optional(),
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   netbox: netboxSchema,
   sessions: sessionsSchema.prefault({}),
   signIn: signInSchema.prefault({}),
   logging: loggingSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
   sources: z.array(sourceSchema).min(1, 'configure at least one identity source'),
   policy: policySchema,
   /** NetBox groups and object permissions as code (`netbox-gate netbox plan|apply`, docs/permissions.md). */

@@ -55,6 +55,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
   const sessions = section<ParsedConfig['sessions']>('sessions', sessionsSchema);
   const signIn = section<ParsedConfig['signIn']>('signIn', undefined);
   const logging = section<ParsedConfig['logging']>('logging', undefined);
+  const metrics = section<ParsedConfig['metrics']>('metrics', undefined);
   const netboxObjects = section<NetboxObjectsConfig | undefined>('netboxObjects', netboxObjectsSchema);
 
   const sources = validateSources(raw.sources, loc, issues, notices);
@@ -66,12 +67,17 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
   checkManagedGroup(netbox.fields, raw.policy, loc, at, notices);
   checkNetboxObjects(raw.netboxObjects, at);
   checkServer(server.fields, loc.file, at);
+  const ml = metrics.value?.listen;
+  const sl = server.fields.listen;
+  if (ml && sl && ml.port === sl.port && (ml.host === sl.host || ['0.0.0.0', '::'].includes(ml.host) || ['0.0.0.0', '::'].includes(sl.host))) {
+    at(['metrics', 'listen'], 'must differ from server.listen: metrics have their own listener, never the public one');
+  }
   const s = sessions.fields;
   if (s.idleTimeout !== undefined && s.absoluteTimeout !== undefined && s.idleTimeout > s.absoluteTimeout) {
     at(['sessions', 'idleTimeout'], 'must not be longer than sessions.absoluteTimeout');
   }
 
-  if (issues.length > 0 || !server.value || !netbox.value || !sessions.value || !signIn.value || !logging.value || !policy.compiled || !policy.source) {
+  if (issues.length > 0 || !server.value || !netbox.value || !sessions.value || !signIn.value || !logging.value || !metrics.value || !policy.compiled || !policy.source) {
     return { issues, notices };
   }
   const config: GateConfig = {
@@ -81,6 +87,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
     sessions: sessions.value,
     signIn: signIn.value,
     logging: logging.value,
+    metrics: metrics.value,
     sources: sources.resolved,
     policy: policy.compiled,
     policySource: policy.source,
@@ -131,7 +138,7 @@ function validateSources(value: unknown, loc: Located, issues: ConfigIssue[], no
     }
     const parsed = def.schema.safeParse(entry);
     if (!parsed.success) return void issues.push(...zodIssues(loc, parsed.error, base));
-    const r = def.resolve ? def.resolve(parsed.data) : { config: parsed.data as ResolvedSourceConfig, issues: [] };
+    const r = def.resolve ? def.resolve(parsed.data, { baseDir: dirname(loc.file) }) : { config: parsed.data as ResolvedSourceConfig, issues: [] };
     // Without resolve() the parsed entry is what the factory takes (R defaults to the schema's output).
     for (const iss of r.issues) at(splitPath(base, iss.path), iss.message);
     if (!r.config) return;

@@ -34,6 +34,9 @@ export function admit(rt: Runtime, logger: Logger, event: AdmissionEvent, identi
   const mode = o.audit ?? 'always';
   const changed = !o.previous || o.previous.allowed !== d.allowed || decisionFingerprint(o.previous) !== decisionFingerprint(d);
   if (mode === 'always' || (mode === 'if-changed' && changed)) {
+    const reason = d.allowed ? '' : (d.reasonCode ?? 'denied');
+    rt.metrics?.decision({ event, allowed: d.allowed, reason });
+    if (event === 'sign_in') rt.metrics?.signIn({ source: identity.sourceId, result: d.allowed ? 'allowed' : 'denied', reason });
     const extra: { clientIp?: string; sourceGroups?: string[] } = { sourceGroups: identity.groups };
     if (o.clientIp) extra.clientIp = o.clientIp;
     auditDecision(logger, event, d, extra);

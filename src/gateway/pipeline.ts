@@ -13,21 +13,38 @@ import { admit } from './admission.js';
 import { clientOf } from './client.js';
 import { gatewayCookieNames, type GatewayContext } from './context.js';
 import { clearCookie, getCookie, serializeCookie } from './cookies.js';
-import { proxyRequest, UpstreamError } from './proxy.js';
+import type { Lane } from '../netbox/target.js';
+import { proxyRequest, readSmallBody, UpstreamError } from './proxy.js';
 import { safeReturnPath } from './redirect.js';
 import { redirect, sendJson, sendOutcome, wantsHtml } from './respond.js';
 import type { createRoutes } from './routes.js';
 import type { Client, GateSession, ProxyAssertion, SessionState } from './sessions.js';
 import type { createSignIn } from './signin.js';
 
+/** Token requests with a body up to this size are read whole before a NetBox connection is taken. */
+const SMALL_BODY = 64 * 1024;
+
 export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof createRoutes>, signIn: ReturnType<typeof createSignIn>) {
   const { logger } = ctx;
 
-  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, client: Client, session?: { id: string; s: GateSession }, setCookies: string[] = []): Promise<unknown> => {
+  const proxy = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    client: Client,
+    session?: { id: string; s: GateSession },
+    setCookies: string[] = [],
+    lane: Lane = 'session',
+    body?: Buffer,
+  ): Promise<unknown> => {
     const rt = ctx.rt();
+    const metrics = rt.metrics;
+    const started = metrics ? performance.now() : 0;
     try {
       const r = await proxyRequest(req, res, {
+        ...(metrics ? { onUpstreamAnswer: (status: number) => metrics.netboxRequest({ method: req.method ?? 'GET', status, seconds: (performance.now() - started) / 1000 }) } : {}),
         target: rt.target,
+        lane,
+        ...(body ? { body } : {}),
         publicUrl: rt.publicUrl,
         isIdentityHeader: rt.headers.isIdentityHeader,
         inject: session ? rt.headers.identityHeaders(session.s.decision) : [],
@@ -62,6 +79,7 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
       const e = err as UpstreamError;
       logger.error({ method: req.method, path: req.url, err: e.message, user: session?.s.identity.username }, 'NetBox request failed');
       if (res.headersSent || e.responseStarted) return res.destroy();
+      if (e.busy) return sendOutcome(req, res, { kind: 'busy', scope: 'netbox' }, { headers: { 'Retry-After': '5' } });
       return sendOutcome(req, res, { kind: 'netbox_unavailable' });
     }
   };
@@ -98,7 +116,29 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
 
     // 2. NetBox API tokens pass untouched: no gateway sign-in, no identity headers (NetBox would
     // log the header user into a session and drop the token identity, and fail CSRF on writes).
-    if (/^(Token|Bearer)\s+\S/i.test(req.headers.authorization ?? '')) return proxy(req, res, client);
+    // They use their own NetBox connection pool, each client address only so many at once, and
+    // a small body is read before a connection is taken, so token traffic (which needs no
+    // sign-in) cannot take NetBox away from signed-in users, nor trickle bodies into NetBox.
+    if (/^(Token|Bearer)\s+\S/i.test(req.headers.authorization ?? '')) {
+      const busy = (scope: 'client' | 'token_pool') => {
+        req.resume();
+        return sendOutcome(req, res, { kind: 'busy', scope }, { headers: { 'Retry-After': '1', Connection: 'close' } });
+      };
+      const slot = rt.tokenGate.admit(client.ip);
+      if (!slot.ok) return busy('client');
+      try {
+        let body: Buffer | undefined;
+        try {
+          body = await readSmallBody(req, SMALL_BODY);
+        } catch {
+          return res.destroy(); // the client went away or ran out of time (server.timeouts)
+        }
+        if (!slot.connect()) return busy('token_pool');
+        return await proxy(req, res, client, undefined, [], 'token', body);
+      } finally {
+        slot.release();
+      }
+    }
 
     // 3. Trusted upstream proxies.
     const asserted = await assertedIdentity(req, res, client);

@@ -3,7 +3,7 @@
 // stripped and injected, NetBox's session cookie kept server-side, Location made public.
 import http from 'node:http';
 import https from 'node:https';
-import { upstreamPath, type ProxyTarget } from '../netbox/target.js';
+import { upstreamPath, type Lane, type ProxyTarget } from '../netbox/target.js';
 import { parseCookieHeader, parseSetCookie } from './cookies.js';
 
 const HOP_BY_HOP = new Set([
@@ -46,15 +46,57 @@ export interface ProxyOptions {
    * proxyRequest resolves to 'refused' for the caller to explain.
    */
   refusedAt?: string;
+  /** Called once: NetBox's response status when its headers arrive, 0 when it did not answer (metrics). */
+  onUpstreamAnswer?(status: number): void;
+  /** Which connection pool carries the request (default: the signed-in users' one). */
+  lane?: Lane;
+  /** The request body, already read (readSmallBody); otherwise it is streamed from `req`. */
+  body?: Buffer;
+}
+
+/**
+ * Reads a body whose Content-Length is at most `limit` (and not chunked) into memory, so it
+ * is in before a NetBox connection is taken; undefined for a larger or chunked body, which is
+ * streamed. Rejects when the client goes away (or server.timeouts close it) meanwhile.
+ */
+export async function readSmallBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const declared = req.headers['content-length'];
+  if (declared === undefined || req.headers['transfer-encoding'] !== undefined) return undefined;
+  const length = Number(declared);
+  if (!Number.isSafeInteger(length) || length > limit || length === 0) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const body = Buffer.concat(chunks);
+  if (body.length !== length) throw new Error('request body ended early');
+  return body;
 }
 
 export class UpstreamError extends Error {
-  constructor(message: string, override readonly cause: unknown, readonly responseStarted: boolean) {
+  constructor(
+    message: string,
+    override readonly cause: unknown,
+    readonly responseStarted: boolean,
+    /** No NetBox connection became free within netbox.timeout (the pool is saturated). */
+    readonly busy = false,
+  ) {
     super(message);
   }
 }
 
+class PoolBusy extends Error {}
+
 export async function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, o: ProxyOptions): Promise<number | 'refused'> {
+  // In flight until the response is over, so a retired config generation keeps its pools open
+  // for this transfer (a reload never cuts a download or upload that started before it).
+  const release = o.target.acquire();
+  try {
+    return await forward(req, res, o);
+  } finally {
+    release();
+  }
+}
+
+async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: ProxyOptions): Promise<number | 'refused'> {
   const connectionListed = new Set(
     (req.headers.connection ?? '')
       .split(',')
@@ -94,29 +136,50 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
     method: req.method,
     path: upstreamPath(t, o.path ?? req.url ?? '/'),
     headers: headers.flat() as unknown as http.OutgoingHttpHeaders,
-    agent: t.agent,
-    timeout: t.timeoutMs,
+    agent: o.lane === 'token' ? t.tokenAgent : t.agent,
   });
 
+  let busy!: (err: Error) => void;
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+    busy = reject;
     upstream.once('response', resolve);
-    upstream.once('error', reject);
+    // `on`, not `once`: a request destroyed while queued reports again when a socket frees.
+    upstream.on('error', reject);
     upstream.once('timeout', () => upstream.destroy(new Error(`NetBox did not answer within ${t.timeoutMs / 1000}s`)));
   });
+  // The wait for a free pooled connection counts against netbox.timeout: a saturated pool
+  // answers 503 instead of queueing without a deadline. Once connected, NetBox has what is
+  // left of the timeout for each silence (at least a second).
+  const queuedAt = Date.now();
+  // (A queued request reports its destroy() only once a socket frees: answer now instead.)
+  const queued = setTimeout(() => {
+    busy(new PoolBusy(`no connection to NetBox became free within ${t.timeoutMs / 1000}s`));
+    upstream.destroy();
+  }, t.timeoutMs);
+  upstream.once('socket', () => {
+    clearTimeout(queued);
+    upstream.setTimeout(Math.max(1000, t.timeoutMs - (Date.now() - queuedAt)));
+  });
+  upstream.once('close', () => clearTimeout(queued));
   // Body streamed as it arrives; errors surface through `response`. Plain pipe() rather than
   // stream.pipeline: pipeline allocates an AbortController per call, measurable on the hot path.
-  req.pipe(upstream);
-  req.once('error', (err) => upstream.destroy(err));
+  if (o.body) upstream.end(o.body);
+  else {
+    req.pipe(upstream);
+    req.once('error', (err) => upstream.destroy(err));
+  }
 
   let up: http.IncomingMessage;
   try {
     up = await response;
   } catch (err) {
-    req.unpipe(upstream);
-    throw new UpstreamError((err as Error).message, err, false);
+    if (!o.body) req.unpipe(upstream);
+    o.onUpstreamAnswer?.(0);
+    throw new UpstreamError((err as Error).message, err, false, err instanceof PoolBusy);
   }
 
   const status = up.statusCode ?? 502;
+  o.onUpstreamAnswer?.(status);
   if (o.refusedAt !== undefined && status >= 300 && status < 400 && up.headers.location !== undefined && isLoginRedirect(up.headers.location, t, o.refusedAt)) {
     up.resume();
     return 'refused';

@@ -1,40 +1,88 @@
 // Fixed-window attempt counters for the password form, per user name and per client
-// address. In memory: limits are per gateway instance (documented).
+// address. In memory: limits are per gateway instance (documented). The state is bounded
+// (at most `maxKeys` counters) and every call does O(1) work, so a flood of new names or
+// addresses costs the attacker, not the gateway: a Map keeps insertion order, a counter is
+// re-inserted when its window restarts, so the Map's head is always the oldest window.
 
 export interface RateLimiter {
   /** Seconds to wait, or 0 when this attempt may go ahead (and is counted). */
   hit(key: string): number;
   reset(key: string): void;
-  /** Seconds to wait without counting an attempt. */
+  /** Seconds to wait without counting an attempt; never creates a counter. */
   peek(key: string): number;
+  /** Counters held and Map entries touched so far (tests check both stay bounded). */
+  stats(): { keys: number; touched: number };
 }
 
-export function createRateLimiter(attempts: number, windowMs: number, now: () => number = Date.now): RateLimiter {
+export interface RateLimit {
+  attempts: number;
+  windowMs: number;
+}
+
+export interface RateLimiterOptions {
+  /**
+   * The limit, read on every call, so a config reload changes the limit but keeps the counts
+   * (a reload must not hand an attacker a fresh window).
+   */
+  limit: () => RateLimit;
+  /** Hard cap on counters; past it the oldest window is dropped. */
+  maxKeys: () => number;
+  now?: () => number;
+}
+
+/** Expired counters dropped from the head per insertion: constant work, still keeps up. */
+const SWEEP_PER_INSERT = 2;
+
+export function createRateLimiter(o: RateLimiterOptions): RateLimiter {
+  const now = o.now ?? Date.now;
   const windows = new Map<string, { start: number; count: number }>();
-  const current = (key: string) => {
-    const t = now();
-    let w = windows.get(key);
-    if (!w || t - w.start >= windowMs) {
-      w = { start: t, count: 0 };
-      windows.set(key, w);
-    }
-    if (windows.size > 100_000) for (const [k, v] of windows) if (t - v.start >= windowMs) windows.delete(k);
-    return { w, t };
+  let touched = 0;
+
+  const live = (key: string, t: number, windowMs: number) => {
+    touched++;
+    const w = windows.get(key);
+    return w && t - w.start < windowMs ? w : undefined;
   };
-  const wait = (w: { start: number }, t: number) => Math.max(1, Math.ceil((w.start + windowMs - t) / 1000));
+  const wait = (w: { start: number }, t: number, windowMs: number) => Math.max(1, Math.ceil((w.start + windowMs - t) / 1000));
+
+  const insert = (key: string, t: number, windowMs: number) => {
+    windows.delete(key);
+    // Drop expired windows from the head (the oldest), then make room under the cap.
+    for (let i = 0; i < SWEEP_PER_INSERT; i++) {
+      const head = windows.entries().next();
+      if (head.done) break;
+      touched++;
+      if (t - head.value[1].start < windowMs) break;
+      windows.delete(head.value[0]);
+    }
+    const cap = Math.max(1, o.maxKeys());
+    while (windows.size >= cap) {
+      touched++;
+      windows.delete(windows.keys().next().value!);
+    }
+    const w = { start: t, count: 0 };
+    windows.set(key, w);
+    return w;
+  };
+
   return {
     hit(key) {
-      const { w, t } = current(key);
-      if (w.count >= attempts) return wait(w, t);
+      const { attempts, windowMs } = o.limit();
+      const t = now();
+      const w = live(key, t, windowMs) ?? insert(key, t, windowMs);
+      if (w.count >= attempts) return wait(w, t, windowMs);
       w.count++;
       return 0;
     },
     peek(key) {
-      const { w, t } = current(key);
-      return w.count >= attempts ? wait(w, t) : 0;
+      const { attempts, windowMs } = o.limit();
+      const t = now();
+      const w = live(key, t, windowMs);
+      return w && w.count >= attempts ? wait(w, t, windowMs) : 0;
     },
     reset(key) {
       windows.delete(key);
     },
+    stats: () => ({ keys: windows.size, touched }),
   };
 }

@@ -16,6 +16,8 @@ export type Outcome =
   /** NetBox refused the user the gateway vouched for (the account is inactive in NetBox). */
   | { kind: 'netbox_refused'; username: string }
   | { kind: 'netbox_unavailable' }
+  /** A concurrency limit refused the request (see concurrency.ts, netbox/target.ts): retry later. */
+  | { kind: 'busy'; scope: 'client' | 'token_pool' | 'netbox' }
   | { kind: 'proxy_unverifiable'; source: string }
   | { kind: 'sign_in_expired' }
   | { kind: 'bad_request'; message: string }
@@ -72,6 +74,27 @@ const SESSION_ENDS: Record<SessionEndCause, Presentation> = {
   },
 };
 
+const BUSY: Record<'client' | 'token_pool' | 'netbox', Presentation> = {
+  client: {
+    status: 429,
+    title: 'Too many requests',
+    text: 'Too many API-token requests from your address are in progress. Wait for them to finish and try again.',
+    detail: 'Too many API-token requests in flight from this address (netbox.connections.tokenPerClient); retry after the ones in progress finish.',
+  },
+  token_pool: {
+    status: 503,
+    title: 'NetBox is busy',
+    text: 'Every connection the gateway keeps for API-token requests is in use. Try again in a moment.',
+    detail: 'Every NetBox connection for API-token requests is in use (netbox.connections.token); retry shortly.',
+  },
+  netbox: {
+    status: 503,
+    title: 'NetBox is busy',
+    text: 'No connection to NetBox became free in time. Try again in a moment.',
+    detail: 'No connection to NetBox became free within netbox.timeout; retry shortly.',
+  },
+};
+
 export function present(o: Outcome): Presentation {
   switch (o.kind) {
     case 'source_error': {
@@ -101,6 +124,8 @@ export function present(o: Outcome): Presentation {
         text: 'The gateway could not reach NetBox. Try again in a moment; if it persists, tell your NetBox administrator.',
         detail: 'NetBox is unavailable (bad gateway)',
       };
+    case 'busy':
+      return BUSY[o.scope];
     case 'proxy_unverifiable':
       return {
         status: 503,
@@ -152,11 +177,13 @@ export interface OutcomeOptions {
   link?: { href: string; text: string };
   /** Answer with the page even for a non-GET (a form post gets a page, not JSON). */
   html?: boolean;
+  /** Extra response headers (Retry-After). */
+  headers?: Record<string, string>;
 }
 
 export function sendOutcome(req: http.IncomingMessage, res: http.ServerResponse, o: Outcome, opts: OutcomeOptions = {}): void {
   const p = present(o);
-  const headers: Record<string, string | string[]> = opts.cookies?.length ? { 'Set-Cookie': opts.cookies } : {};
+  const headers: Record<string, string | string[]> = { ...opts.headers, ...(opts.cookies?.length ? { 'Set-Cookie': opts.cookies } : {}) };
   if (opts.html || wantsHtml(req)) {
     const link = opts.link ? { linkHref: opts.link.href, linkText: opts.link.text } : {};
     return sendHtml(res, p.status, messagePage(p.title, p.text, link), headers);

@@ -3,7 +3,9 @@
 import type http from 'node:http';
 import { gatewayCookieNames, type GatewayContext } from './context.js';
 import { clearCookie, getCookie } from './cookies.js';
+import { whoAmI } from './me.js';
 import { messagePage } from './pages.js';
+import { readiness } from './ready.js';
 import { redirect, sendHtml, sendJson, sendOutcome } from './respond.js';
 import type { GateSession, Client } from './sessions.js';
 import type { createSignIn } from './signin.js';
@@ -39,6 +41,11 @@ export function createRoutes(ctx: GatewayContext, signIn: ReturnType<typeof crea
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL, client: Client) => {
     const rest = url.pathname.slice(prefix().length);
     if (rest === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (rest === '/ready') {
+      const r = await readiness(ctx);
+      return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r.checks });
+    }
+    if (rest === '/me' && (req.method === 'GET' || req.method === 'HEAD')) return whoAmI(ctx, req, res, client, signIn.loginUrl);
     if (rest === '/login' && req.method === 'POST') return signIn.passwordPost(req, res, client);
     if (rest === '/login' || rest === '/login/') return signIn.chooser(res, url);
     const m = /^\/(login|callback)\/([^/]+)$/.exec(rest);

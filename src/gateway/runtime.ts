@@ -1,12 +1,16 @@
-// Everything built from one config: sources, compiled policy, header plan, upstream agent,
-// rate limiters. Swapped whole on reload, so a request sees one consistent generation.
+// Everything built from one config: sources, compiled policy, header plan, upstream pools.
+// Swapped whole on reload, so a request sees one consistent generation. Counters that must
+// outlive a generation (sign-in rate limits, token concurrency) are made once per gateway
+// (createLimits) and handed to every generation; they read their limits from the current one.
 import type { GateConfig } from '../config/load.js';
 import { createSource } from '../sources/factory.js';
 import type { Source, SourceDeps } from '../sources/source.js';
+import type { GatewayMetrics } from '../metrics/hooks.js';
 import type { Logger } from '../types.js';
 import { compileHeaderPlan, type HeaderPlan } from '../netbox/headers.js';
 import { createProxyTarget, type ProxyTarget } from '../netbox/target.js';
 import { gatewayCookieNames } from './context.js';
+import { createConcurrencyGate, type ConcurrencyGate } from './concurrency.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
 import type { BlockList } from 'node:net';
 import { blockListHas, buildBlockList } from '../config/address.js';
@@ -22,8 +26,12 @@ export interface Runtime {
   trustedProxies: BlockList;
   userLimiter: RateLimiter;
   addressLimiter: RateLimiter;
+  /** API-token requests in flight, per client and overall (see concurrency.ts). */
+  tokenGate: ConcurrencyGate;
   /** Cookie names that are never forwarded to NetBox (the gateway's own, NetBox's session). */
   dropCookies: ReadonlySet<string>;
+  /** The process's metrics (the same object across reloads); absent when metrics are off. */
+  metrics?: GatewayMetrics;
 }
 
 let generations = 0;
@@ -33,6 +41,31 @@ export interface RuntimeDeps {
   now?: () => number;
   /** Tests: build some sources themselves (a scripted source); undefined falls back to the factory. */
   createSource?: (cfg: GateConfig['sources'][number], deps: SourceDeps) => Source | undefined;
+  metrics?: GatewayMetrics;
+  /** The gateway's long-lived counters; without them this generation gets its own. */
+  limits?: Limits;
+}
+
+/** Counters that survive config reloads. */
+export interface Limits {
+  userLimiter: RateLimiter;
+  addressLimiter: RateLimiter;
+  tokenGate: ConcurrencyGate;
+}
+
+/** `current` is read on every call, so a reload changes limits without resetting counts. */
+export function createLimits(current: () => GateConfig, now?: () => number): Limits {
+  const rl = () => current().signIn.rateLimit;
+  const maxKeys = () => rl().maxTracked;
+  const clock = now ? { now } : {};
+  return {
+    userLimiter: createRateLimiter({ limit: () => ({ attempts: rl().perUser.attempts, windowMs: rl().perUser.window }), maxKeys, ...clock }),
+    addressLimiter: createRateLimiter({ limit: () => ({ attempts: rl().perAddress.attempts, windowMs: rl().perAddress.window }), maxKeys, ...clock }),
+    tokenGate: createConcurrencyGate(() => {
+      const c = current().netbox.connections;
+      return { total: c.token, perClient: c.tokenPerClient };
+    }),
+  };
 }
 
 export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps = {}): Runtime {
@@ -41,29 +74,53 @@ export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps 
     const d: SourceDeps = { logger };
     if (deps.fetch) d.fetch = deps.fetch;
     if (deps.now) d.now = deps.now;
+    if (deps.metrics) d.metrics = deps.metrics;
     sources.set(s.id, deps.createSource?.(s, d) ?? createSource(s, d));
   }
   const trusted = buildBlockList(cfg.server.trustedProxies);
   const publicUrl = new URL(cfg.server.publicUrl);
-  const rl = cfg.signIn.rateLimit;
+  const limits = deps.limits ?? createLimits(() => cfg, deps.now);
   return {
     generation: ++generations,
     cfg,
     sources,
     headers: compileHeaderPlan(cfg),
-    target: createProxyTarget(cfg.netbox.url, cfg.netbox.timeout),
+    target: createProxyTarget(cfg.netbox.url, cfg.netbox.timeout, cfg.netbox.connections),
     publicUrl,
     secureCookies: publicUrl.protocol === 'https:',
     trustedProxies: trusted,
-    userLimiter: createRateLimiter(rl.perUser.attempts, rl.perUser.window),
-    addressLimiter: createRateLimiter(rl.perAddress.attempts, rl.perAddress.window),
+    userLimiter: limits.userLimiter,
+    addressLimiter: limits.addressLimiter,
+    tokenGate: limits.tokenGate,
     dropCookies: new Set([cfg.netbox.sessionCookie, ...Object.values(gatewayCookieNames(cfg.sessions.cookieName))]),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   };
 }
 
 export async function closeRuntime(rt: Runtime): Promise<void> {
-  rt.target.agent.destroy();
+  rt.target.destroy();
   await Promise.allSettled([...rt.sources.values()].map((s) => s.close()));
+}
+
+/**
+ * Closes a generation replaced by a reload without cutting anything that started on it: after
+ * `graceMs` (requests that read the old generation just before the swap reach NetBox), its
+ * pools close once its last transfer has finished, however long that download or upload runs.
+ * `abort` (the gateway closing) closes it at once.
+ */
+export function retireRuntime(rt: Runtime, graceMs: number): { done: Promise<void>; abort(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let abort!: () => void;
+  const aborted = new Promise<void>((r) => (abort = r));
+  const graceOver = new Promise<void>((r) => {
+    timer = setTimeout(r, graceMs);
+    timer.unref();
+  });
+  const done = Promise.race([graceOver.then(() => rt.target.idle()), aborted]).then(() => {
+    clearTimeout(timer);
+    return closeRuntime(rt);
+  });
+  return { done, abort };
 }
 
 /** Maps an IPv4-mapped IPv6 peer (::ffff:1.2.3.4) to its IPv4 form before matching. */

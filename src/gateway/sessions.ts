@@ -74,6 +74,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
   const endSession = async (id: string, s: GateSession | undefined, cause: SessionEndCause, wait = false) => {
     await store.delete(sessionKey(id));
     if (!s) return;
+    runtime().metrics?.sessionEnded({ cause });
     const nbDone = endNetbox(s.netboxSession);
     if (wait) await nbDone;
     const src = runtime().sources.get(s.sourceId);

@@ -109,6 +109,7 @@ export function createSignIn(ctx: GatewayContext) {
   const sourceFailed = (req: http.IncomingMessage, res: http.ServerResponse, err: unknown, src: Source, next: string) => {
     const e = isGateError(err) ? err : new GateError('ERR_AUTH_FAILED', (err as Error)?.message ?? String(err), { cause: err });
     ctx.logger.warn({ source: src.id, code: e.code, err: e.message }, 'sign-in failed');
+    rt().metrics?.signIn({ source: src.id, result: e.code === 'ERR_AUTH_REJECTED' ? 'rejected' : 'error', reason: e.code });
     return sendOutcome(req, res, { kind: 'source_error', code: e.code, source: src.displayName, message: e.message }, { html: true, link: { href: loginUrl(next), text: 'Try again' } });
   };
 
@@ -156,6 +157,7 @@ export function createSignIn(ctx: GatewayContext) {
     const wait = Math.max(rt().addressLimiter.hit(client.ip), rt().userLimiter.peek(userKey));
     if (wait > 0) {
       ctx.logger.warn({ audit: 'rate_limited', source: sourceId, user: username, clientIp: client.ip }, 'sign-in rate limited');
+      rt().metrics?.signIn({ source: sourceId, result: 'rate_limited', reason: 'ERR_RATE_LIMITED' });
       res.setHeader('Retry-After', String(wait));
       return renderSignIn(res, next, 429, `Too many sign-in attempts. Try again in ${wait} s.`, username, sourceId);
     }
@@ -165,12 +167,16 @@ export function createSignIn(ctx: GatewayContext) {
     } catch (err) {
       if (isGateError(err, 'ERR_AUTH_REJECTED')) {
         rt().userLimiter.hit(userKey);
-        ctx.logger.info({ audit: 'sign_in', source: sourceId, user: username, allowed: false, reason: 'credentials rejected', clientIp: client.ip }, 'sign-in rejected');
+        // The source's own reason (e.g. AD's "account disabled") goes to the audit line only.
+        const why = typeof err.detail.reason === 'string' ? `credentials rejected (${err.detail.reason})` : 'credentials rejected';
+        ctx.logger.info({ audit: 'sign_in', source: sourceId, user: username, allowed: false, reason: why, clientIp: client.ip }, 'sign-in rejected');
+        rt().metrics?.signIn({ source: sourceId, result: 'rejected', reason: 'ERR_AUTH_REJECTED' });
         // One message whatever the reason: no hint whether the user exists.
         return renderSignIn(res, next, 401, 'Invalid username or password.', username, sourceId);
       }
       const e = isGateError(err) ? err : new GateError('ERR_SOURCE_UNAVAILABLE', String(err), { cause: err });
       ctx.logger.warn({ source: sourceId, code: e.code, err: e.message }, 'sign-in failed');
+      rt().metrics?.signIn({ source: sourceId, result: 'error', reason: e.code });
       const p = present({ kind: 'source_error', code: e.code, source: src.displayName, message: e.message });
       return renderSignIn(res, next, p.status, p.text, username, sourceId);
     }

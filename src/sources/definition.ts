@@ -10,12 +10,18 @@ export interface SourceIssue {
   message: string;
 }
 
+/** What resolution may need beyond the entry: files the entry names are relative to the config file. */
+export interface ResolveContext {
+  /** The directory of the config file. */
+  baseDir: string;
+}
+
 export interface SourceKindDefinition<K extends string, S extends z.ZodType<{ kind: K; id: string }>, R extends { kind: K; id: string } = z.output<S>> {
   readonly kind: K;
   /** The entry's schema; its `kind` field is the literal K. */
   readonly schema: S;
   /** Fills what the entry leaves out (presets); no config when the entry cannot be resolved. */
-  resolve?(parsed: z.output<S>): { config?: R; issues: SourceIssue[] };
+  resolve?(parsed: z.output<S>, ctx: ResolveContext): { config?: R; issues: SourceIssue[] };
   /** Checks on the resolved entry that a schema cannot express (they need the preset applied). */
   check?(resolved: R): SourceIssue[];
   /** Warnings that do not stop the config from loading; `check` prints them, `serve` logs them once. */

@@ -1,15 +1,16 @@
 // Every source kind, listed once. The config schema, config resolution and checks, the factory
 // and the SourceKind type all derive from this list: a new kind is its folder plus one line here.
 import { z } from 'zod';
-import type { SourceIssue } from './definition.js';
+import type { ResolveContext, SourceIssue } from './definition.js';
 import type { Source, SourceDeps } from './source.js';
 import { ldapKind } from './ldap/kind.js';
+import { localKind } from './local/kind.js';
 import { oidcKind } from './oidc/kind.js';
 import { radiusKind } from './radius/kind.js';
 import { tacacsKind } from './tacacs/kind.js';
 import { upstreamKind } from './upstream/kind.js';
 
-export const SOURCE_KINDS = [oidcKind, radiusKind, tacacsKind, ldapKind, upstreamKind] as const;
+export const SOURCE_KINDS = [oidcKind, radiusKind, tacacsKind, ldapKind, upstreamKind, localKind] as const;
 
 type Definitions = typeof SOURCE_KINDS;
 type Definition = Definitions[number];
@@ -46,7 +47,7 @@ export const sourceKindNames: readonly SourceKind[] = SOURCE_KINDS.map((d) => d.
 export interface AnySourceKind {
   readonly kind: SourceKind;
   readonly schema: z.ZodType<SourceConfig>;
-  resolve?(parsed: SourceConfig): { config?: ResolvedSourceConfig; issues: SourceIssue[] };
+  resolve?(parsed: SourceConfig, ctx: ResolveContext): { config?: ResolvedSourceConfig; issues: SourceIssue[] };
   check?(resolved: ResolvedSourceConfig): SourceIssue[];
   notices?(resolved: ResolvedSourceConfig): SourceIssue[];
   create(resolved: ResolvedSourceConfig, deps: SourceDeps): Source;

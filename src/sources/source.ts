@@ -1,6 +1,7 @@
 // The one interface every identity source implements. Sources know nothing of the policy,
 // NetBox or HTTP serving: they turn credentials or a redirect into an Identity.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { SourceMetrics } from '../metrics/hooks.js';
 import type { Attributes, Identity, Logger, SourceKind } from '../types.js';
 
 /** Source-private state kept in the gateway session (tokens, DN...). Must be JSON-serialisable. */
@@ -38,6 +39,8 @@ export interface SourceDeps {
   fetch?: typeof fetch;
   /** Milliseconds since the epoch; swappable in tests. */
   now?: () => number;
+  /** AAA latency, timeouts and failovers, Graph throttling; absent when metrics are off. */
+  metrics?: SourceMetrics;
 }
 
 interface SourceBase {

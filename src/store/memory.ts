@@ -36,6 +36,12 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
       data.delete(key);
       return v;
     },
+    async count(prefix) {
+      const t = now();
+      let n = 0;
+      for (const [k, v] of data) if (v.expiresAt > t && k.startsWith(prefix)) n++;
+      return n;
+    },
     async close() {
       clearInterval(sweep);
       data.clear();

@@ -8,5 +8,7 @@ export interface KeyValueStore {
   delete(key: string): Promise<void>;
   /** Get and delete in one step (pending sign-ins are single use). */
   take<T>(key: string): Promise<T | undefined>;
+  /** Optional: how many live keys start with this prefix (the active-sessions gauge). */
+  count?(prefix: string): Promise<number>;
   close(): Promise<void>;
 }

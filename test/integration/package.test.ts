@@ -1,5 +1,6 @@
 // The package as a user gets it: `npm pack` of a clean copy of the repo, installed with
-// `npm install --omit=dev` into an empty project. The CLI checks every shipped example, the
+// `npm install --omit=dev` into an empty project and with `npm install -g` into an empty
+// prefix (as on a server). The CLI reports its version and checks every shipped example, the
 // library imports, its type declarations compile against a typed consumer, and nothing that
 // only the demo or the tests need (oidc-provider, undici, playwright) is installed.
 // Needs npm and the npm registry (or its cache), like `npm ci`.
@@ -18,7 +19,9 @@ const npm = (args: string[], cwd: string) => run('npm', [...args, '--no-audit', 
 
 describe('the published package', { timeout: 300_000 }, () => {
   let app = '';
+  let prefix = '';
   let packed: string[] = [];
+  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
   after(() => dir?.remove());
   let dir: Awaited<ReturnType<typeof makeTempDir>> | undefined;
@@ -41,6 +44,11 @@ describe('the published package', { timeout: 300_000 }, () => {
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     await npm(['install', '--omit=dev', '--prefer-offline', join(tmp, info[0]!.filename)], app);
+
+    // A server install: `npm install -g` into a prefix nothing else is in.
+    prefix = join(tmp, 'prefix');
+    mkdirSync(prefix);
+    await npm(['install', '--global', '--prefix', prefix, '--omit=dev', '--prefer-offline', join(tmp, info[0]!.filename)], tmp);
   });
 
   it('ships the build with type declarations, the CLI, docs and examples, and no tests or demo', () => {
@@ -98,5 +106,38 @@ export const bad: GatewayOptions = { logger: 1, store };
     const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), '--skipLibCheck', 'consumer.ts'];
     const r = await run(process.execPath, [tsc, ...args], { cwd: app, encoding: 'utf8' }).catch((e: { stdout?: string; stderr?: string }) => e);
     assert.ok(!('code' in r && r.code), `tsc: ${'stdout' in r ? r.stdout : ''}${'stderr' in r ? r.stderr : ''}`);
+  });
+
+  it('`netbox-gate --version` prints the package version', async () => {
+    const { stdout } = await run(join(app, 'node_modules', '.bin', 'netbox-gate'), ['--version'], { cwd: app, encoding: 'utf8' });
+    assert.equal(stdout, `${version}\n`);
+  });
+
+  it('installed with `npm install -g` into an empty prefix, the command runs: --version, check, hash-password', async () => {
+    const cmd = join(prefix, 'bin', 'netbox-gate');
+    assert.ok(existsSync(cmd), `no ${cmd}`);
+    const pkgDir = join(prefix, 'lib', 'node_modules', 'netbox-gate');
+    assert.ok(existsSync(join(pkgDir, 'package.json')), `not installed under ${pkgDir}`);
+    // Its own dependencies, nothing from this checkout's node_modules.
+    for (const runtime of ['jose', 'openid-client', 'ldapts', 'pino', 'yaml', 'zod']) assert.ok(existsSync(join(pkgDir, 'node_modules', runtime)), `${runtime} missing`);
+    const cwd = prefix; // away from the checkout, so nothing resolves from it
+    assert.equal((await run(cmd, ['--version'], { cwd, encoding: 'utf8' })).stdout, `${version}\n`);
+
+    const example = join(pkgDir, 'examples', 'local.yaml');
+    const env = { ...process.env, KEYCLOAK_CLIENT_SECRET: 'placeholder-secret' };
+    const checked = await run(cmd, ['check', '--config', example], { cwd, env, encoding: 'utf8' });
+    assert.match(checked.stdout, /OK \(2 sources: keycloak \[oidc\], break-glass \[local\]/);
+
+    const hashed = await new Promise<string>((resolve, reject) => {
+      const p = execFile(cmd, ['hash-password'], { cwd, encoding: 'utf8' }, (e, stdout) => (e ? reject(e) : resolve(stdout)));
+      p.stdin!.end('installed-pw\n');
+    });
+    assert.match(hashed, /^\$argon2id\$v=19\$m=65536,t=3,p=4\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+\n$/);
+  });
+
+  it('ships the deployment examples: systemd unit, Dockerfile, compose and Kubernetes files', () => {
+    for (const f of ['examples/netbox-gate.service', 'examples/deploy/Dockerfile', 'examples/deploy/docker-compose/docker-compose.override.yml', 'examples/deploy/kubernetes/kustomization.yaml', 'docs/deployment.md', 'docs/break-glass.md']) {
+      assert.ok(packed.includes(f), `missing ${f}`);
+    }
   });
 });

@@ -20,6 +20,10 @@ export interface RunningGateway {
   reload(configYaml: string): Promise<'reloaded' | 'refused'>;
   waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
+  /** Sends a signal to the gateway process (SIGTERM for a graceful stop). */
+  signal(sig: NodeJS.Signals): void;
+  /** Resolves when the gateway process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** `makeConfig(port)` returns the YAML; the port is chosen here so publicUrl can use it. */
@@ -93,6 +97,8 @@ export async function startGateway(makeConfig: (port: number) => string, env: No
       return l.msg === 'configuration reloaded' ? 'reloaded' : 'refused';
     },
     stop: () => daemon.stop(),
+    signal: (sig) => daemon.signal(sig),
+    exited: daemon.exited,
   };
 }
 

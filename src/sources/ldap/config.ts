@@ -100,7 +100,7 @@ export const ldapSourceSchema = z
     attributes: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'expected an attribute name')).default([]),
     /** Per network step: connect, TLS handshake, each bind or search. */
     timeout: duration.prefault('5s'),
-    /** AD defaults (sAMAccountName, in-chain groups) and refusal of disabled accounts (userAccountControl). */
+    /** AD defaults (sAMAccountName, in-chain groups) and refusal of disabled or expired accounts (userAccountControl, accountExpires). */
     activeDirectory: z.boolean().default(false),
   })
   .superRefine(

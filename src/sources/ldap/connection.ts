@@ -5,6 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Client, FilterParser, ResultCodeError, type Filter } from 'ldapts';
 import { GateError } from '../../errors.js';
+import type { SourceMetrics } from '../../metrics/hooks.js';
 import type { Logger } from '../../types.js';
 import type { ResolvedLdapConfig } from './config.js';
 
@@ -41,15 +42,22 @@ export class LdapOpError extends Error {
     readonly resultCode: number | undefined,
     readonly down: boolean,
     message: string,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; diagnostic?: string } = {},
   ) {
     super(message, options);
     this.name = 'LdapOpError';
+    if (options.diagnostic !== undefined) this.diagnostic = options.diagnostic;
   }
+
+  /** The server's diagnostic message (AD puts the reason for a refused bind here). */
+  readonly diagnostic?: string;
 }
 
+export const RESULT_REFERRAL = 10;
 export const RESULT_NO_SUCH_OBJECT = 32;
 export const RESULT_INVALID_CREDENTIALS = 49;
+/** strongerAuthRequired / confidentialityRequired: the server wants TLS (or signing) for a simple bind. */
+export const RESULTS_TLS_REQUIRED: ReadonlySet<number> = new Set([8, 13]);
 // busy, unavailable: the server is there but cannot serve; another one may.
 const TRANSIENT_RESULTS = new Set([51, 52]);
 
@@ -58,7 +66,16 @@ const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO/;
 function describe(op: string, err: unknown): LdapOpError {
   if (err instanceof LdapOpError) return err;
   if (err instanceof ResultCodeError) {
-    return new LdapOpError(op, err.code, TRANSIENT_RESULTS.has(err.code), `${op}: ${err.name.replace(/Error$/, '')} (result ${err.code})`, { cause: err });
+    // ldapts appends " Code: 0x31" to the server's diagnostic message.
+    const diagnostic = err.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '').trim();
+    // AD answers a base outside its naming contexts with a referral (result 10), which ldapts
+    // reports as an unknown code and, like this source, never follows.
+    const what = err.code === RESULT_REFERRAL ? 'Referral' : err.name.replace(/Error$/, '');
+    const note = err.code === RESULT_REFERRAL ? ', not followed' : '';
+    return new LdapOpError(op, err.code, TRANSIENT_RESULTS.has(err.code), `${op}: ${what} (result ${err.code}${note})`, {
+      cause: err,
+      ...(diagnostic ? { diagnostic } : {}),
+    });
   }
   const e = err as NodeJS.ErrnoException;
   const code = typeof e?.code === 'string' ? e.code : '';
@@ -220,18 +237,29 @@ export async function withFailover<T>(
   urls: readonly string[],
   connect: Connector,
   fn: (s: LdapSession) => Promise<T>,
-  opts: { logger: Logger; signal?: AbortSignal; sourceId: string },
+  opts: { logger: Logger; signal?: AbortSignal; sourceId: string; metrics?: SourceMetrics | undefined },
 ): Promise<T> {
   const failures: string[] = [];
   for (const url of urls) {
     if (opts.signal?.aborted) break;
     let session: LdapSession | undefined;
+    const started = performance.now();
+    const report = (outcome: 'answered' | 'timeout' | 'error') =>
+      opts.metrics?.aaaRequest({ source: opts.sourceId, protocol: 'ldap', server: url, outcome, seconds: (performance.now() - started) / 1000 });
     try {
       session = await connect(url, opts.signal);
-      return await fn(session);
+      const out = await fn(session);
+      report('answered');
+      return out;
     } catch (err) {
-      if (err instanceof GateError) throw err;
+      if (err instanceof GateError) {
+        // A decision (wrong password, no such user) is an answer.
+        report('answered');
+        throw err;
+      }
       const e = describe('request', err);
+      report(e.down && /timed? ?out/i.test(e.message) ? 'timeout' : 'error');
+      if (e.down) opts.metrics?.aaaFailover({ source: opts.sourceId, protocol: 'ldap', server: url });
       if (!e.down) {
         throw new GateError('ERR_SOURCE_CONFIG', `LDAP lookup failed on ${url}: ${e.message}; check bindDn, search bases, filters and access rights`, {
           cause: e,

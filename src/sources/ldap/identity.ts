@@ -9,21 +9,37 @@ import { firstRdn } from './escape.js';
 
 /** AD userAccountControl ACCOUNTDISABLE. */
 const UAC_ACCOUNTDISABLE = 0x2;
+/** accountExpires is a FILETIME (100 ns since 1601-01-01); 0 and 2^63-1 mean "never". */
+const FILETIME_UNIX_EPOCH = 116_444_736_000_000_000n;
+const FILETIME_NEVER = 0x7fff_ffff_ffff_ffffn;
 
 /** The user attributes fetched at sign-in and refresh. */
 export function userAttributeNames(cfg: ResolvedLdapConfig): string[] {
   const p = cfg.profileAttributes;
   // memberOf always: Identity.attributes shows it even when groups come from a search.
   const names = [cfg.usernameAttribute, p.firstName, p.lastName, p.email, ...cfg.attributes, 'memberOf'];
-  if (cfg.activeDirectory) names.push('userAccountControl');
+  if (cfg.activeDirectory) names.push('userAccountControl', 'accountExpires');
   const seen = new Set<string>();
   return names.filter((n) => !seen.has(n.toLowerCase()) && seen.add(n.toLowerCase()));
 }
 
-export function isDisabled(cfg: ResolvedLdapConfig, entry: LdapEntry): boolean {
-  if (!cfg.activeDirectory) return false;
+/**
+ * Why an AD account may not be used, read from its entry: disabled (userAccountControl bit 2)
+ * or expired (accountExpires in the past). What a refresh checks, since it does not bind as the
+ * user and AD's own bind refusal (data 533 / 701) is never seen then. Undefined: usable.
+ */
+export function accountRefusal(cfg: ResolvedLdapConfig, entry: LdapEntry, nowMs: number): { reason: 'account_disabled' | 'account_expired'; text: string } | undefined {
+  if (!cfg.activeDirectory) return undefined;
   const uac = Number(entry.attrs['useraccountcontrol']?.[0] ?? '0');
-  return Number.isInteger(uac) && (uac & UAC_ACCOUNTDISABLE) !== 0;
+  if (Number.isInteger(uac) && (uac & UAC_ACCOUNTDISABLE) !== 0) return { reason: 'account_disabled', text: 'disabled (userAccountControl ACCOUNTDISABLE)' };
+  const raw = entry.attrs['accountexpires']?.[0];
+  if (raw !== undefined && /^\d{1,19}$/.test(raw)) {
+    const ft = BigInt(raw);
+    if (ft !== 0n && ft < FILETIME_NEVER && ft <= FILETIME_UNIX_EPOCH + BigInt(Math.floor(nowMs)) * 10_000n) {
+      return { reason: 'account_expired', text: 'expired (accountExpires)' };
+    }
+  }
+  return undefined;
 }
 
 /** The attributes object of a signed-in user: what explain takes as input too. */

@@ -3,10 +3,13 @@
 import { GateError } from '../../errors.js';
 import type { Attributes, Logger } from '../../types.js';
 import type { PasswordSource, SignInResult, SourceContext, SourceDeps, SourceState } from '../source.js';
+import { parseAdBindError } from './ad-errors.js';
 import { resolveLdapConfig, type LdapSourceConfig, type ResolvedLdapConfig } from './config.js';
 import {
   LdapOpError,
+  RESULT_INVALID_CREDENTIALS,
   RESULT_NO_SUCH_OBJECT,
+  RESULTS_TLS_REQUIRED,
   ldaptsConnector,
   tlsSettings,
   withFailover,
@@ -16,7 +19,7 @@ import {
 } from './connection.js';
 import { MAX_PASSWORD_LENGTH, checkUsername, dnKey, fillDn, fillFilter } from './escape.js';
 import { resolveGroups } from './groups.js';
-import { entryToAttributes, identityFromAttributes, isDisabled, userAttributeNames } from './identity.js';
+import { accountRefusal, entryToAttributes, identityFromAttributes, userAttributeNames } from './identity.js';
 
 export { ldapSourceSchema, type LdapSourceConfig, type LdapSourceInput } from './config.js';
 
@@ -25,8 +28,18 @@ export interface LdapInternals {
   connect?: Connector;
 }
 
-function rejected(reason: string, message: string, cause?: unknown): GateError {
-  return new GateError('ERR_AUTH_REJECTED', message, { detail: { reason }, ...(cause === undefined ? {} : { cause }) });
+function rejected(reason: string, message: string, cause?: unknown, detail: Record<string, unknown> = {}): GateError {
+  return new GateError('ERR_AUTH_REJECTED', message, { detail: { reason, ...detail }, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** A bind the server answered with a result code: what it means, with AD's reason when it gave one. */
+function bindRefusal(err: LdapOpError): { tlsRequired: boolean; why: string; reason: string; adCode?: string } {
+  if (err.resultCode !== undefined && RESULTS_TLS_REQUIRED.has(err.resultCode)) {
+    return { tlsRequired: true, why: 'the server requires TLS for simple binds (AD "LDAP server signing requirements", Samba "ldap server require strong auth"); use ldaps:// or startTls: true', reason: 'tls_required' };
+  }
+  const ad = err.resultCode === RESULT_INVALID_CREDENTIALS ? parseAdBindError(err.diagnostic) : undefined;
+  if (ad) return { tlsRequired: false, why: `${ad.text} (AD data ${ad.code})`, reason: ad.reason, adCode: ad.code };
+  return { tlsRequired: false, why: err.message, reason: 'invalid_credentials' };
 }
 
 /** The user is searched again this often, so directory changes reach NetBox without a new sign-in. */
@@ -39,15 +52,18 @@ export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, int
   if (cfg.tls.insecureSkipVerify) logger.warn({}, 'tls.insecureSkipVerify is on: LDAP server certificates are not checked');
   const attributes = userAttributeNames(cfg);
   const live = new Set<AbortController>();
+  const now = deps.now ?? Date.now;
 
   async function serviceBind(s: LdapSession): Promise<void> {
     try {
       await s.bind(cfg.bindDn!, cfg.bindPassword!);
     } catch (err) {
       if (err instanceof LdapOpError && !err.down) {
-        throw new GateError('ERR_SOURCE_CONFIG', `LDAP server ${s.url} rejected the service account ${cfg.bindDn} (${err.message}); check bindDn and bindPassword`, {
+        const r = bindRefusal(err);
+        const hint = r.tlsRequired ? '' : '; check bindDn and bindPassword';
+        throw new GateError('ERR_SOURCE_CONFIG', `LDAP server ${s.url} rejected the service account ${cfg.bindDn}: ${r.why}${hint}`, {
           cause: err,
-          detail: { server: s.url, resultCode: err.resultCode },
+          detail: { server: s.url, resultCode: err.resultCode, reason: r.reason, ...(r.adCode ? { adCode: r.adCode } : {}) },
         });
       }
       throw err;
@@ -76,7 +92,8 @@ export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, int
   }
 
   async function finish(s: LdapSession, entry: LdapEntry, typed: string): Promise<SignInResult> {
-    if (isDisabled(cfg, entry)) throw rejected('account_disabled', `the account ${entry.dn} is disabled`);
+    const refusal = accountRefusal(cfg, entry, now());
+    if (refusal) throw rejected(refusal.reason, `the account ${entry.dn} is ${refusal.text}`);
     const groups = await resolveGroups(s, cfg, { dn: entry.dn, username: typed, memberOf: entry.attrs['memberof'] ?? [] }, logger);
     const identity = identityFromAttributes(cfg, entryToAttributes(cfg, entry, groups));
     return { identity, state: { dn: entry.dn, username: identity.username } };
@@ -88,7 +105,7 @@ export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, int
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
     if (ctx.signal?.aborted) ac.abort();
     live.add(ac);
-    return withFailover(cfg.urls, connect, fn, { logger, signal: ac.signal, sourceId: cfg.id }).finally(() => {
+    return withFailover(cfg.urls, connect, fn, { logger, signal: ac.signal, sourceId: cfg.id, metrics: deps.metrics }).finally(() => {
       live.delete(ac);
       ctx.signal?.removeEventListener('abort', onAbort);
     });
@@ -115,7 +132,14 @@ export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, int
       try {
         await s.bind(dn, password);
       } catch (err) {
-        if (err instanceof LdapOpError && !err.down) throw rejected('invalid_credentials', `LDAP server ${s.url} rejected the password for ${dn}`, err);
+        if (err instanceof LdapOpError && !err.down) {
+          const r = bindRefusal(err);
+          if (r.tlsRequired) {
+            throw new GateError('ERR_SOURCE_CONFIG', `LDAP server ${s.url} refused the bind for ${dn}: ${r.why}`, { cause: err, detail: { server: s.url, resultCode: err.resultCode } });
+          }
+          // AD says why (disabled, locked, expired...); the browser still sees one generic message.
+          throw rejected(r.reason, `LDAP server ${s.url} refused the sign-in of ${dn}: ${r.why}`, err, r.adCode ? { adCode: r.adCode } : {});
+        }
         throw err;
       }
       // Groups and the entry are read with the service account where there is one, so what
@@ -130,6 +154,13 @@ export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, int
         }
       }
       return finish(s, entry, username);
+    }).catch((err: unknown) => {
+      // The gateway tells the browser only "invalid username or password"; the operator's log
+      // says which it was (wrong password, unknown user, AD: disabled, locked, expired...).
+      if (err instanceof GateError && err.code === 'ERR_AUTH_REJECTED') {
+        logger.info({ username, reason: err.detail['reason'], ...(err.detail['adCode'] ? { adCode: err.detail['adCode'] } : {}), why: err.message }, 'LDAP sign-in refused');
+      }
+      throw err;
     });
     logger.info({ username: result.identity.username, dn: result.identity.subject, groups: result.identity.groups.length }, 'LDAP sign-in accepted');
     return result;

@@ -43,6 +43,8 @@ export interface ResolveEntraGroupsOptions {
   /** Per Graph request; the OIDC source passes its own `timeout`. */
   timeoutMs?: number;
   limits?: Partial<GraphPageLimits>;
+  /** Told of every Graph 429/503/504 (metrics). */
+  onThrottled?: (status: number) => void;
 }
 
 export interface EntraGroups {
@@ -215,6 +217,7 @@ async function readMemberships(opts: ResolveEntraGroupsOptions, why: string): Pr
   if (opts.signal) list.signal = opts.signal;
   if (opts.sleep) list.sleep = opts.sleep;
   if (opts.now) list.now = opts.now;
+  if (opts.onThrottled) list.onThrottled = opts.onThrottled;
   try {
     return await listDirectoryObjects(list);
   } catch (err) {
@@ -279,6 +282,8 @@ export async function enrichEntraClaims(input: EnrichInput): Promise<Attributes>
   if (input.signal) opts.signal = input.signal;
   if (input.tenantId) opts.tenantId = input.tenantId;
   if (deps.now) opts.now = deps.now;
+  const metrics = deps.metrics;
+  if (metrics) opts.onThrottled = (status) => metrics.graphThrottled({ source: cfg.id, status });
   const result = await resolveEntraGroups(opts);
   for (const w of result.warnings) deps.logger.warn({}, w);
   deps.logger.debug({ groupSource: result.source, groups: result.groups.length, appRoles: result.appRoles.length }, 'entra groups resolved');

@@ -39,6 +39,8 @@ export interface GraphListOptions {
   /** Milliseconds since the epoch, for Retry-After given as an HTTP date. */
   now?: () => number;
   limits?: Partial<GraphPageLimits>;
+  /** Told of every 429/503/504 before the back-off (metrics). */
+  onThrottled?: (status: number) => void;
 }
 
 /** One entry of a directoryObject collection as Graph returns it; everything else is ignored. */
@@ -166,6 +168,7 @@ async function getJson(
       throw new GraphDeniedError(res.status, err.code, err.message ?? `HTTP ${res.status}`);
     }
     if (res.status === 429 || res.status === 503 || res.status === 504) {
+      opts.onThrottled?.(res.status);
       // Graph's throttling guidance: wait Retry-After seconds; without it, back off exponentially.
       const after = parseRetryAfter(res.headers.get('retry-after'), opts.now?.() ?? Date.now());
       const waitMs = after ?? Math.min(1000 * 2 ** attempt, 8000);

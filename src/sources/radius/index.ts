@@ -75,6 +75,7 @@ export function createRadiusSource(config: RadiusSourceConfig, deps: SourceDeps)
     retries: config.retries,
     logger,
     signal,
+    metrics: deps.metrics && { hooks: deps.metrics, source: config.id },
   });
 
   const identityFromAttributes = (attrs: Attributes): Identity => identityFromRadiusAttributes(attrs, identityOptions);

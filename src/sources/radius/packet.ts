@@ -14,6 +14,8 @@ export const CODE = {
   ACCOUNTING_REQUEST: 4,
   ACCOUNTING_RESPONSE: 5,
   ACCESS_CHALLENGE: 11,
+  /** RFC 5997: asks a server whether it is alive; answered with Access-Accept on the auth port. */
+  STATUS_SERVER: 12,
 } as const;
 
 export const ATTR = {
@@ -165,9 +167,9 @@ function computeMessageAuthenticator(bytes: Buffer, maOffset: number, headerAuth
 }
 
 export interface RequestParts {
-  code: typeof CODE.ACCESS_REQUEST | typeof CODE.ACCOUNTING_REQUEST;
+  code: typeof CODE.ACCESS_REQUEST | typeof CODE.ACCOUNTING_REQUEST | typeof CODE.STATUS_SERVER;
   id: number;
-  /** Access-Request only: 16 random octets from crypto.randomBytes. */
+  /** Access-Request and Status-Server: 16 random octets from crypto.randomBytes. */
   requestAuthenticator?: Buffer;
   attributes: RawAttribute[];
 }
@@ -180,9 +182,11 @@ export interface RequestParts {
 export function buildRequest(parts: RequestParts, secret: Buffer): { bytes: Buffer; authenticator: Buffer } {
   const attrs: RawAttribute[] = [{ type: ATTR.MESSAGE_AUTHENTICATOR, value: Buffer.alloc(MA_LEN) }, ...parts.attributes];
   const maOffset = HEADER_LEN + 2;
-  if (parts.code === CODE.ACCESS_REQUEST) {
+  // RFC 5997 §3: Status-Server is signed like an Access-Request (random authenticator, and a
+  // Message-Authenticator it MUST carry).
+  if (parts.code === CODE.ACCESS_REQUEST || parts.code === CODE.STATUS_SERVER) {
     const ra = parts.requestAuthenticator;
-    if (!ra || ra.length !== AUTH_LEN) throw new TypeError('ERR_INVALID_ARG_VALUE: Access-Request needs a 16-octet random authenticator');
+    if (!ra || ra.length !== AUTH_LEN) throw new TypeError('ERR_INVALID_ARG_VALUE: Access-Request and Status-Server need a 16-octet random authenticator');
     const bytes = encodePacket(parts.code, parts.id, ra, attrs);
     computeMessageAuthenticator(bytes, maOffset, ra, secret).copy(bytes, maOffset);
     return { bytes, authenticator: Buffer.from(ra) };
@@ -200,6 +204,8 @@ export function buildRequest(parts: RequestParts, secret: Buffer): { bytes: Buff
 const REPLY_CODES: Record<number, readonly number[]> = {
   [CODE.ACCESS_REQUEST]: [CODE.ACCESS_ACCEPT, CODE.ACCESS_REJECT, CODE.ACCESS_CHALLENGE],
   [CODE.ACCOUNTING_REQUEST]: [CODE.ACCOUNTING_RESPONSE],
+  // RFC 5997 §3: Access-Accept from an authentication port (the only kind we ask).
+  [CODE.STATUS_SERVER]: [CODE.ACCESS_ACCEPT],
 };
 
 /**
@@ -221,6 +227,10 @@ export function verifyReply(reply: RawPacket, requestCode: number, requestAuthen
   if (maOffset === -2) throw protocolError('more than one Message-Authenticator');
   if (maOffset === -1) {
     if (reply.code === CODE.ACCOUNTING_RESPONSE) return;
+    // An answer to Status-Server grants nothing, so a forged one (BlastRADIUS) gains nothing;
+    // FreeRADIUS 3.2 sends it without Message-Authenticator. The Response Authenticator above
+    // still proves the shared secret, which is what the probe wants to know.
+    if (requestCode === CODE.STATUS_SERVER) return;
     throw protocolError('reply has no Message-Authenticator (required against BlastRADIUS, CVE-2024-3596)');
   }
   if (reply.bytes[maOffset - 1] !== MA_LEN + 2) throw protocolError('Message-Authenticator is not 16 octets');

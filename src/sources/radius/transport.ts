@@ -5,6 +5,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { GateError, isGateError } from '../../errors.js';
+import type { SourceMetrics } from '../../metrics/hooks.js';
 import type { Logger } from '../../types.js';
 import { decodePacket, verifyReply, type RawPacket } from './packet.js';
 
@@ -18,6 +19,8 @@ export interface ExchangeOptions {
   retries: number;
   logger: Logger;
   signal?: AbortSignal | undefined;
+  /** Per-server latency, timeouts and failovers, labelled with this source id. */
+  metrics?: { hooks: SourceMetrics; source: string } | undefined;
 }
 
 /** Builds the request for one server; called again for the next server (fresh id and authenticator). */
@@ -185,15 +188,22 @@ export async function exchangeWithFailover(
   let sawInvalid = false;
   for (const server of pool.order()) {
     const label = serverLabel(server);
+    const started = performance.now();
+    const m = opts.metrics;
     try {
       const reply = await exchange(server, build, requestCode, secret, opts);
       pool.markUp(server);
+      m?.hooks.aaaRequest({ source: m.source, protocol: 'radius', server: label, outcome: 'answered', seconds: (performance.now() - started) / 1000 });
       return { reply, server: label };
     } catch (err) {
       if (!(err instanceof ExchangeFailure)) throw err;
       const f = err.failure;
       if (f.kind === 'aborted') {
         throw new GateError('ERR_SOURCE_UNAVAILABLE', 'RADIUS request aborted', { detail: { server: label } });
+      }
+      if (m) {
+        m.hooks.aaaRequest({ source: m.source, protocol: 'radius', server: label, outcome: f.kind === 'timeout' ? 'timeout' : 'error', seconds: (performance.now() - started) / 1000 });
+        m.hooks.aaaFailover({ source: m.source, protocol: 'radius', server: label });
       }
       if (f.kind === 'invalid') sawInvalid = true;
       pool.markDown(server);

@@ -2,6 +2,7 @@
 // failover only on network failure, hold-down of servers that failed, optional single-connection.
 import { randomBytes } from 'node:crypto';
 import { GateError, isGateError } from '../../errors.js';
+import type { SourceMetrics } from '../../metrics/hooks.js';
 import type { Logger } from '../../types.js';
 import type { TacacsSourceConfig } from './config.js';
 import { NetworkFailure, TacacsConnection } from './connection.js';
@@ -90,6 +91,7 @@ export class TacacsClient {
     private readonly cfg: TacacsSourceConfig,
     private readonly logger: Logger,
     private readonly now: () => number,
+    private readonly metrics?: SourceMetrics,
   ) {
     this.secret = Buffer.from(cfg.secret, 'utf8');
   }
@@ -102,6 +104,9 @@ export class TacacsClient {
     const failures: string[] = [];
     for (const server of this.serverOrder()) {
       const name = serverName(server);
+      const started = performance.now();
+      const report = (outcome: 'answered' | 'timeout' | 'error') =>
+        this.metrics?.aaaRequest({ source: this.cfg.id, protocol: 'tacacs', server: name, outcome, seconds: (performance.now() - started) / 1000 });
       try {
         const result = await this.onServer(server, signal, async (next) => {
           await this.authenticate(await next(), username, password, remAddr, signal);
@@ -109,12 +114,18 @@ export class TacacsClient {
           return { server: name, ...(await this.authorize(await next(), username, remAddr, signal)) };
         });
         this.heldUntil.delete(name);
+        report('answered');
         return result;
       } catch (err) {
         if (!(err instanceof NetworkFailure)) {
+          // A FAIL (rejected credentials) is an answer; a reply that does not decode is not.
+          report(isGateError(err, 'ERR_SOURCE_PROTOCOL') || !isGateError(err) ? 'error' : 'answered');
           if (isGateError(err, 'ERR_SOURCE_PROTOCOL')) this.logger.warn({ server: name, reason: err.detail['reason'] }, 'TACACS+ reply dropped');
           throw err;
         }
+        // NetworkFailure reasons say "timed out" / "no reply within" for silence (connection.ts).
+        report(/timed out|no reply within/.test(err.reason) ? 'timeout' : 'error');
+        this.metrics?.aaaFailover({ source: this.cfg.id, protocol: 'tacacs', server: name });
         failures.push(`${name}: ${err.reason}`);
         this.heldUntil.set(name, this.now() + this.cfg.holdDown);
         this.logger.warn({ server: name, reason: err.reason, holdDownMs: this.cfg.holdDown }, 'TACACS+ server unreachable, trying the next');

@@ -11,7 +11,7 @@ export { tacacsSourceSchema } from './config.js';
 
 export function createTacacsSource(config: TacacsSourceConfig, deps: SourceDeps): PasswordSource {
   const logger = deps.logger.child({ kind: 'tacacs' });
-  const client = new TacacsClient(config, logger, deps.now ?? Date.now);
+  const client = new TacacsClient(config, logger, deps.now ?? Date.now, deps.metrics);
   const identityOptions: IdentityOptions = {
     id: config.id,
     rolePairs: config.rolePairs,

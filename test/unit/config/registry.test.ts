@@ -42,7 +42,7 @@ policy:
 
 describe('source registry', () => {
   it('lists each kind once, and the sources schema accepts exactly those kinds', () => {
-    assert.deepEqual([...sourceKindNames].sort(), ['ldap', 'oidc', 'radius', 'tacacs', 'upstream']);
+    assert.deepEqual([...sourceKindNames].sort(), ['ldap', 'local', 'oidc', 'radius', 'tacacs', 'upstream']);
     assert.equal(new Set(sourceKindNames).size, SOURCE_KINDS.length);
     for (const def of SOURCE_KINDS) {
       const r = sourceSchema.safeParse({ kind: def.kind });
@@ -63,7 +63,7 @@ describe('source registry', () => {
       try {
         assert.equal(source.id, sc.id);
         assert.equal(source.kind, sc.kind);
-        assert.equal(source.flow, { oidc: 'redirect', radius: 'password', tacacs: 'password', ldap: 'password', upstream: 'proxy' }[sc.kind]);
+        assert.equal(source.flow, { oidc: 'redirect', radius: 'password', tacacs: 'password', ldap: 'password', upstream: 'proxy', local: 'password' }[sc.kind]);
       } finally {
         await source.close();
       }

@@ -4,11 +4,13 @@
 // Real identity providers and NetBox are exercised by the integration and e2e suites.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseConfigText } from '../../../src/config/load.js';
+import { parseConfigText, type GateConfig } from '../../../src/config/load.js';
 import { GateError } from '../../../src/errors.js';
 import { createGateway, type Gateway } from '../../../src/gateway/server.js';
 import type { PasswordSource, RedirectSource, SignInResult, SourceState } from '../../../src/sources/source.js';
+import type { GatewayMetrics } from '../../../src/metrics/hooks.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
+import type { KeyValueStore } from '../../../src/store/store.js';
 import type { Identity } from '../../../src/types.js';
 import { recordingLogger } from '../../support/logger.js';
 import { startRecordingUpstream, type SeenRequest } from '../../support/upstream.js';
@@ -37,6 +39,12 @@ export interface Harness {
   clock: { t: number; advance(ms: number): void };
   /** A cookie jar client that never follows redirects. */
   client(): Client;
+  /** The harness config with other options (same ports and sources), e.g. for gw.reload(). */
+  config(opts?: HarnessOptions): GateConfig;
+  /** The recording upstream's URL. */
+  upstreamUrl: string;
+  /** Keys the gateway currently holds in its session store. */
+  storeKeys(): number;
   close(): Promise<void>;
 }
 
@@ -74,7 +82,21 @@ function identity(sourceId: string, username: string, groups: string[]): Identit
   return { sourceId, sourceKind: 'oidc', subject: username, username, groups, attributes: { groups } };
 }
 
-export async function startHarness(opts: { sessions?: string; extraYaml?: string } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  sessions?: string;
+  extraYaml?: string;
+  /** Extra lines of the `server:` section (indented by two spaces). */
+  server?: string;
+  /** Extra lines of the `netbox:` section (indented by two spaces). */
+  netbox?: string;
+  /** signIn section body (indented by two spaces). */
+  signIn?: string;
+  metrics?: GatewayMetrics;
+  store?: KeyValueStore;
+  retireGraceMs?: number;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const script: Script = { users: {}, refresh: 'ok', refreshCalls: 0, upstream: () => false };
   const upstream = await startRecordingUpstream((req, res) => {
     if (script.upstream(req, res)) return true;
@@ -100,13 +122,16 @@ export async function startHarness(opts: { sessions?: string; extraYaml?: string
   const port = (probe.address() as AddressInfo).port;
   await new Promise<void>((r) => probe.close(() => r()));
 
-  const yaml = `server:
+  const yamlFor = (o: HarnessOptions) => `server:
   listen: 127.0.0.1:${port}
   publicUrl: http://127.0.0.1:${port}
+${o.server ?? ''}
 netbox:
   url: ${upUrl}
+${o.netbox ?? ''}
 sessions:
-${opts.sessions ?? '  idleTimeout: 8h'}
+${o.sessions ?? '  idleTimeout: 8h'}
+${o.signIn ? `signIn:\n${o.signIn}` : ''}
 sources:
   - kind: oidc
     id: idp
@@ -128,8 +153,9 @@ policy:
     - name: admins
       groups: [admins]
       superuser: true
-${opts.extraYaml ?? ''}`;
-  const cfg = parseConfigText(yaml, '/virtual/netbox-gate.yaml', {});
+${o.extraYaml ?? ''}`;
+  const config = (o: HarnessOptions = {}) => parseConfigText(yamlFor(o), '/virtual/netbox-gate.yaml', {});
+  const cfg = config(opts);
 
   const redirectSource: RedirectSource = {
     id: 'idp',
@@ -182,10 +208,22 @@ ${opts.extraYaml ?? ''}`;
     async close() {},
   };
 
+  const inner = opts.store ?? createMemoryStore({ now });
+  const keys = new Set<string>();
+  const store: KeyValueStore = {
+    ...inner,
+    get: (k) => inner.get(k),
+    set: (k, v, ttl) => (keys.add(k), inner.set(k, v, ttl)),
+    delete: (k) => (keys.delete(k), inner.delete(k)),
+    take: (k) => (keys.delete(k), inner.take(k)),
+    close: () => inner.close(),
+  };
   const gw = createGateway(cfg, {
     logger,
-    store: createMemoryStore({ now }),
+    store,
     now,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.retireGraceMs !== undefined ? { retireGraceMs: opts.retireGraceMs } : {}),
     createSource: (c) => (c.id === 'idp' ? redirectSource : c.id === 'aaa' ? passwordSource : undefined),
   });
   const addr = await gw.listen(port);
@@ -200,6 +238,9 @@ ${opts.extraYaml ?? ''}`;
     script,
     clock,
     client: () => new Client(url),
+    config,
+    upstreamUrl: upUrl,
+    storeKeys: () => keys.size,
     async close() {
       await gw.close();
       await upstream.close();

@@ -164,6 +164,22 @@ describe('gateway pipeline (in-process)', () => {
     });
   }
 
+  it('a refused password sign-in shows one generic message; the audit line keeps the source\'s reason', async () => {
+    h.script.passwordError = new GateError('ERR_AUTH_REJECTED', 'refused', { detail: { reason: 'account_disabled' } });
+    const c = h.client();
+    const form = await c.page('/.netbox-gate/login/aaa');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+    const r = await c.req('/.netbox-gate/login', {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'text/html' },
+      body: new URLSearchParams({ csrf, source: 'aaa', username: 'dana', password: 'dana', next: '/' }).toString(),
+    });
+    assert.equal(r.status, 401);
+    const html = await r.text();
+    assert.match(html, /Invalid username or password/);
+    assert.doesNotMatch(html, /disabled/);
+    assert.ok(h.logs.some((l) => l.audit === 'sign_in' && l.user === 'dana' && l.reason === 'credentials rejected (account_disabled)'));
+  });
+
   it('the password form names a misconfigured source as misconfigured, not as unreachable', async () => {
     h.script.passwordError = new GateError('ERR_SOURCE_CONFIG', 'the shared secret is refused by the server');
     const c = h.client();

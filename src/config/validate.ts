@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { ConfigIssue } from '../errors.js';
 import { describeNetboxToken } from '../netbox/api/token.js';
 import { netboxObjectsSchema, type NetboxObjectsConfig } from '../netbox/objects/schema.js';
-import { compilePolicy, referencedSources, type CompiledPolicy } from '../policy/compile.js';
+import { checkNetboxGroupName, compilePolicy, referencedSources, type CompiledPolicy } from '../policy/compile.js';
 import { policySchema, ruleSchema, type PolicyConfig } from '../policy/schema.js';
 import { sourceKind, sourceKindNames, type ResolvedSourceConfig } from '../sources/registry.js';
 import { issueAt, splitPath, zodIssues, type ConfigPath, type Located } from './issues.js';
@@ -207,7 +207,8 @@ function checkManagedGroup(nb: Partial<ParsedConfig['netbox']>, rawPolicy: unkno
   for (const special of ['superuserGroup', 'staffGroup'] as const) {
     if (nb[special] === marker) at(['netbox', 'managedGroup'], `must differ from netbox.${special}: the marker of managed users must not give privileges`);
   }
-  if (nb.managedGroup?.includes(sep(nb))) at(['netbox', 'managedGroup'], `must not contain the group separator "${sep(nb)}"`);
+  const nameProblem = nb.managedGroup === undefined ? undefined : checkNetboxGroupName(nb.managedGroup, sep(nb));
+  if (nameProblem) at(['netbox', 'managedGroup'], nameProblem);
   if (isObject(rawPolicy)) {
     const refuse = (path: ConfigPath) => at(path, `"${marker}" is netbox.managedGroup, the gateway's marker of the users it manages; the policy cannot give it (the gateway always sends it)`);
     if (Array.isArray(rawPolicy.defaultGroups)) rawPolicy.defaultGroups.forEach((g, i) => g === marker && refuse(['policy', 'defaultGroups', i]));

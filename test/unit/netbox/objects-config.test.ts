@@ -89,6 +89,11 @@ describe('netboxObjects config', () => {
     ]);
   });
 
+  it('the managed marker must be a group name NetBox takes from the header', () => {
+    assert.deepEqual(problems(base('  managedGroup: "a|b"\n')), ['netbox.managedGroup: NetBox group name "a|b" contains the group separator "|" (gate.yaml:5)']);
+    assert.deepEqual(problems(base('  managedGroup: " managed"\n')), ['netbox.managedGroup: NetBox group name " managed" has leading or trailing spaces (NetBox does not trim them) (gate.yaml:5)']);
+  });
+
   it('netbox.api: token required, url optional, timeout a duration; an odd token shape is a notice', () => {
     assert.deepEqual(problems(base('  api:\n    url: ftp://x\n    timeout: 10\n')), [
       'netbox.api.token: Invalid input: expected string, received undefined (gate.yaml:5)',

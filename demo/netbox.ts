@@ -7,6 +7,8 @@ import { netboxApi, runNetboxEnv, runNetboxEnvOk, startNetboxEnv } from './netbo
 export interface DemoNetbox {
   /** Base URL, e.g. http://127.0.0.1:PORT (no trailing slash). */
   readonly url: string;
+  /** The admin's v2 token as an Authorization value (`Bearer nbt_…`), for the gateway's netbox.api. */
+  readonly adminAuthorization: string;
   /** JSON REST call as NetBox's admin; apiPath is relative to url. */
   api(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   /** Stops NetBox, PostgreSQL and Redis; the data directory stays. */
@@ -65,6 +67,7 @@ export async function startDemoNetbox(opts: StartDemoNetboxOptions): Promise<Dem
   let stopped = false;
   return {
     url: info.url,
+    adminAuthorization: info.adminAuthorization,
     api: (method, apiPath, body) => netboxApi(info.url, info.adminAuthorization, method, apiPath, body),
     async stop() {
       if (stopped) return;

@@ -8,6 +8,10 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfigFile } from '../src/config/load.js';
 import { createGateway } from '../src/gateway/server.js';
+import { netboxClientFromConfig } from '../src/netbox/api/config.js';
+import { applyPlan } from '../src/netbox/objects/apply.js';
+import { formatApplied, formatPlan } from '../src/netbox/objects/format.js';
+import { planNetboxObjects } from '../src/netbox/objects/plan.js';
 import { renderNetboxSettings } from '../src/netbox/settings.js';
 import { createMemoryStore } from '../src/store/memory.js';
 import type { Logger } from '../src/types.js';
@@ -82,13 +86,21 @@ const idp = await startDemoIdp({
   ],
 });
 
-const configYaml = (netboxUrl: string) => `# netbox-gate demo configuration (written by demo/run.ts at every start)
+// With the demo's own NetBox, the gateway gets an API token (netbox.api) and bob's group and its
+// permission come from netboxObjects, applied as `netbox-gate netbox apply` does (docs/permissions.md).
+const configYaml = (netboxUrl: string, api: boolean) => `# netbox-gate demo configuration (written by demo/run.ts at every start)
 server:
   listen: 127.0.0.1:${port}
   publicUrl: ${publicUrl}
 netbox:
   url: ${netboxUrl}
-sources:
+${
+  api
+    ? `  api:
+    token: \${file:netbox-token}   # the demo NetBox's admin token, next to this file
+`
+    : ''
+}sources:
   - kind: oidc
     id: demo
     displayName: Demo identity provider
@@ -110,7 +122,23 @@ policy:
     - name: contractors-denied
       effect: deny
       groups: [contractors]
-`;
+${
+  api
+    ? `netboxObjects:
+  groups:
+    - name: Network Engineers
+      description: bob's group (IdP group network-engineers)
+      adopt: true   # earlier demo versions made it by hand
+  permissions:
+    - name: network-engineers-sites
+      description: Sites, nothing else
+      objectTypes: [dcim.site]
+      actions: [view, add, change]
+      groups: [Network Engineers]
+      adopt: true
+`
+    : ''
+}`;
 
 const configFile = join(dataDir, 'netbox-gate.yaml');
 writeFileSync(join(dataDir, 'client-secret'), `${secret}\n`, { mode: 0o600 });
@@ -127,7 +155,7 @@ chmodSync(cli, 0o755);
 let netboxUrl = values['netbox-url'];
 let netbox: DemoNetbox | undefined;
 // Settings do not depend on NetBox's URL, so they can be rendered before NetBox starts.
-writeFileSync(configFile, configYaml(netboxUrl ?? 'http://127.0.0.1:1'));
+writeFileSync(configFile, configYaml(netboxUrl ?? 'http://127.0.0.1:1', false));
 const settings = renderNetboxSettings(loadConfigFile(configFile), 'python');
 
 if (!netboxUrl) {
@@ -135,16 +163,11 @@ if (!netboxUrl) {
   const nbPort = values['netbox-port'] ? Number(values['netbox-port']) : await freePort();
   netbox = await startDemoNetbox({ remoteAuthPython: settings, dataDir: netboxDataDir, port: nbPort, say });
   netboxUrl = netbox.url;
-  // bob's mapped group may view and edit sites, nothing else. Kept from an earlier run, if any.
-  const groupId = await ensure(netbox, '/api/users/groups/', { name: 'Network Engineers' });
-  await ensure(netbox, '/api/users/permissions/', {
-    name: 'network-engineers-sites',
-    object_types: ['dcim.site'],
-    actions: ['view', 'add', 'change'],
-    groups: [groupId],
-  });
+  writeFileSync(join(dataDir, 'netbox-token'), `${netbox.adminAuthorization}\n`, { mode: 0o600 });
+  writeFileSync(configFile, configYaml(netboxUrl, true));
+  await applyNetboxObjects();
 }
-writeFileSync(configFile, configYaml(netboxUrl));
+writeFileSync(configFile, configYaml(netboxUrl, netbox !== undefined));
 
 const cfg = loadConfigFile(configFile);
 const logger = pino({ level: 'info', base: { service: 'netbox-gate' } }) as unknown as Logger;
@@ -170,7 +193,7 @@ netbox-gate demo is running.
     $ ${cmd} explain --config ${conf} --source demo --claims ${shown(join(claimsDir, 'bob.json'))}
     $ ${cmd} explain --config ${conf} --source demo --claims ${shown(join(claimsDir, 'carol.json'))}
     $ ${cmd} check --config ${conf}
-    $ kill -HUP ${process.pid}    # reloads ${conf} after you edit it
+${netbox ? `    $ ${cmd} netbox plan --config ${conf}   # groups and permissions as code: nothing to do\n` : ''}    $ kill -HUP ${process.pid}    # reloads ${conf} after you edit it
 ${values['netbox-url'] ? `\nYour NetBox needs these settings (configuration.py):\n\n${settings}` : `\n  NetBox's data (sites, tokens, users) is kept for the next run; \`npm run demo -- --reset\` starts empty.\n`}
 Press Ctrl-C to stop.
 `);
@@ -212,12 +235,15 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Creates the object at `list` unless one with that name exists; returns its id. */
-async function ensure(nb: DemoNetbox, list: string, body: { name: string } & Record<string, unknown>): Promise<number> {
-  const found = await nb.api('GET', `${list}?name=${encodeURIComponent(body.name)}`);
-  const existing = (found.body as { results?: Array<{ id: number }> } | null)?.results?.[0];
-  if (existing) return existing.id;
-  const made = await nb.api('POST', list, body);
-  if (made.status !== 201) throw new Error(`NetBox refused to create ${body.name} at ${list}: ${made.status} ${JSON.stringify(made.body)}`);
-  return (made.body as { id: number }).id;
+/** bob's group and its permission, from netboxObjects (what `netbox-gate netbox apply` does). */
+async function applyNetboxObjects(): Promise<void> {
+  const cfg = loadConfigFile(configFile);
+  const client = netboxClientFromConfig(cfg)!;
+  try {
+    const plan = await planNetboxObjects(client, cfg.netboxObjects ?? { groups: [], permissions: [] });
+    if (plan.problems.length > 0) throw new Error(`NetBox's groups and permissions cannot be applied:\n${formatPlan(plan, () => '').join('\n')}`);
+    for (const a of await applyPlan(client, plan)) say(`NetBox: ${formatApplied(a)}`);
+  } finally {
+    await client.close();
+  }
 }

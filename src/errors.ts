@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   ERR_SESSION_INVALID: 'The gateway session is missing, expired or revoked.',
   ERR_UPSTREAM: 'NetBox could not be reached or answered with an error.',
   ERR_NETBOX_API: 'The NetBox REST API refused a provisioning call.',
+  ERR_NETBOX_UNMANAGED: 'The NetBox user did not arrive through the gateway (a local admin, a service account); the gateway never changes it.',
   ERR_BAD_REQUEST: 'The client request is malformed.',
   ERR_STORE_UNAVAILABLE: 'The session store (Redis) could not be reached or failed.',
 } as const;

@@ -11,6 +11,7 @@ import { exitCode as doctorExitCode, formatJson, formatText } from '../doctor/re
 import { createGateway } from '../gateway/server.js';
 import { renderNetboxSettings } from '../netbox/settings.js';
 import { hashPasswordCommand, PasswordInputError } from './hash-password.js';
+import { checkNetboxGroups, NetboxUsageError, runNetboxCommand } from './netbox.js';
 import { decide } from '../policy/evaluate.js';
 import { createMetrics } from '../metrics/registry.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
@@ -27,7 +28,8 @@ Commands:
   serve          run the gateway (SIGHUP reloads the config; SIGTERM lets requests in flight
                  finish for up to server.shutdownTimeout, then exits)
   check          validate a config file; prints every problem as path: message (file:line),
-                 then notes ("note: ...") that do not fail the check
+                 then notes ("note: ...") that do not fail the check; --netbox also asks NetBox
+                 (netbox.api) which mapped groups it does not have
   explain        show the policy decision for an identity: --source ID --claims FILE.json [--json]
   netbox-config  print the matching NetBox settings: [--format python|env]
   doctor         live checks of the sources, NetBox and certificates, one pass/warn/fail line
@@ -39,6 +41,9 @@ Commands:
                  the sessions in the shared store (sessions.store: redis); never tokens
   sessions revoke --user U | --id ID
                  end a user's sessions (or one): signed out on every replica, NetBox session ended
+  netbox plan    show how NetBox's groups and permissions differ from netboxObjects
+                 (exit 0: none, 2: changes, 1: conflicts or errors)
+  netbox apply   make NetBox match netboxObjects (only objects marked managed are changed)
 
 Options:
   --config PATH  config file (default: $NETBOX_GATE_CONFIG or ./netbox-gate.yaml)
@@ -61,9 +66,10 @@ function load(flag: string | undefined): GateConfig {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
-  // `sessions` takes a sub-command before its options.
-  const sub = command === 'sessions' ? args[0] : undefined;
-  const rest = command === 'sessions' ? args.slice(1) : args;
+  // `sessions list|revoke` and `netbox plan|apply`: the sub-command is the first word after the command.
+  const hasSub = (command === 'sessions' || command === 'netbox') && args[0] !== undefined && !args[0].startsWith('-');
+  const sub = hasSub ? args[0] : undefined;
+  const rest = hasSub ? args.slice(1) : args;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     out(USAGE);
     return command ? 0 : 2;
@@ -85,6 +91,7 @@ export async function main(argv: string[]): Promise<number> {
       'netbox-private': { type: 'boolean', default: false },
       user: { type: 'string' },
       id: { type: 'string' },
+      netbox: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -99,8 +106,16 @@ export async function main(argv: string[]): Promise<number> {
       out(`${cfg.file}: OK (${cfg.sources.length} source${cfg.sources.length === 1 ? '' : 's'}: ${cfg.sources.map((s) => `${s.id} [${s.kind}]`).join(', ')}; ${rules} polic${rules === 1 ? 'y rule' : 'y rules'})`);
       // Notices do not fail the check: they are things to know, not things to fix.
       for (const n of cfg.notices) out(formatConfigNotice(n));
+      if (values.netbox) {
+        const { missing, fatal } = await checkNetboxGroups(cfg, { out, err });
+        for (const m of missing) (fatal ? err : out)(fatal ? m : `note: ${m}`);
+        if (missing.length === 0) out('NetBox has every group the policy maps to.');
+        return fatal ? 1 : 0;
+      }
       return 0;
     }
+    case 'netbox':
+      return runNetboxCommand(sub, load(values.config), { out, err });
     case 'netbox-config': {
       if (values.format !== 'python' && values.format !== 'env') throw new UsageError('--format must be python or env');
       out(renderNetboxSettings(load(values.config), values.format));
@@ -268,7 +283,7 @@ export async function run(argv: string[]): Promise<void> {
     } else if (e instanceof GateError) {
       err(`netbox-gate: ${e.message}`);
       process.exitCode = 1;
-    } else if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    } else if (e instanceof UsageError || e instanceof NetboxUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`netbox-gate: ${(e as Error).message}\n\n${USAGE}`);
       process.exitCode = 2;
     } else {

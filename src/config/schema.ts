@@ -5,6 +5,7 @@ import { policySchema } from '../policy/schema.js';
 import { sourceSchema, sourceSchemas, type SourceConfig } from '../sources/registry.js';
 import { trustedBlockSchema } from './address.js';
 import { duration, hostPort, httpUrl, secret } from './common.js';
+import { netboxObjectsSchema } from '../netbox/objects/schema.js';
 
 export { sourceSchema, sourceSchemas, type SourceConfig };
 
@@ -88,6 +89,24 @@ export const netboxSchema = z.strictObject({
       tokenPerClient: z.number().int().min(1).default(16),
     })
     .prefault({}),
+  /**
+   * The group the gateway adds to every user's groups header: NetBox's group sync then records
+   * in NetBox itself which users arrived through the gateway. Only members are ever changed
+   * through the API (docs/netbox-api.md).
+   */
+  managedGroup: z.string().min(1).max(150).default('netbox-gate-managed'),
+  /** REMOTE_AUTH_AUTO_CREATE_GROUPS: false makes NetBox skip groups it does not have (`check --netbox` names them). */
+  createGroups: z.boolean().default(true),
+  /** NetBox's REST API, for deprovisioning and `netbox plan/apply` (docs/netbox-api.md). */
+  api: z
+    .strictObject({
+      /** A v2 (`nbt_<key>.<token>`) or v1 (40 hex) token; the kind is told from the value, as NetBox does. */
+      token: secret,
+      /** Default: netbox.url. */
+      url: httpUrl.optional(),
+      timeout: duration.prefault('10s'),
+    })
+    .optional(),
 });
 
 /**
@@ -199,6 +218,8 @@ export const configSchema = z.strictObject({
   metrics: metricsSchema.prefault({}),
   sources: z.array(sourceSchema).min(1, 'configure at least one identity source'),
   policy: policySchema,
+  /** NetBox groups and object permissions as code (`netbox-gate netbox plan|apply`, docs/permissions.md). */
+  netboxObjects: netboxObjectsSchema.optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

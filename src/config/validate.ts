@@ -5,7 +5,9 @@ import { accessSync, constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { ConfigIssue } from '../errors.js';
-import { compilePolicy, referencedSources, type CompiledPolicy } from '../policy/compile.js';
+import { describeNetboxToken } from '../netbox/api/token.js';
+import { netboxObjectsSchema, type NetboxObjectsConfig } from '../netbox/objects/schema.js';
+import { checkNetboxGroupName, compilePolicy, referencedSources, type CompiledPolicy } from '../policy/compile.js';
 import { policySchema, ruleSchema, type PolicyConfig } from '../policy/schema.js';
 import { sourceKind, sourceKindNames, type ResolvedSourceConfig } from '../sources/registry.js';
 import { issueAt, splitPath, zodIssues, type ConfigPath, type Located } from './issues.js';
@@ -54,6 +56,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
   const signIn = section<ParsedConfig['signIn']>('signIn', undefined);
   const logging = section<ParsedConfig['logging']>('logging', undefined);
   const metrics = section<ParsedConfig['metrics']>('metrics', undefined);
+  const netboxObjects = section<NetboxObjectsConfig | undefined>('netboxObjects', netboxObjectsSchema);
 
   const sources = validateSources(raw.sources, loc, issues, notices);
 
@@ -61,6 +64,8 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
   const policy = validatePolicy(raw.policy, loc, issues, sep, sources.ids);
 
   checkNetbox(netbox.fields, sep, at);
+  checkManagedGroup(netbox.fields, raw.policy, loc, at, notices);
+  checkNetboxObjects(raw.netboxObjects, at);
   checkServer(server.fields, loc.file, at);
   const ml = metrics.value?.listen;
   const sl = server.fields.listen;
@@ -86,6 +91,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
     sources: sources.resolved,
     policy: policy.compiled,
     policySource: policy.source,
+    netboxObjects: netboxObjects.value,
     notices,
   };
   return { config, issues, notices };
@@ -189,6 +195,52 @@ function checkNetbox(nb: Partial<ParsedConfig['netbox']>, sep: string, at: (path
     const other = seen.get(norm);
     if (other) at(['netbox', 'headers', k], `same header as netbox.headers.${other} (${v})`);
     else seen.set(norm, k);
+  }
+}
+
+/**
+ * The managed-users marker (docs/netbox-api.md) must mean "arrived through the gateway" and
+ * nothing else: not a privilege group, and never something the policy can give or take.
+ */
+function checkManagedGroup(nb: Partial<ParsedConfig['netbox']>, rawPolicy: unknown, loc: Located, at: (path: ConfigPath, message: string) => void, notices: ConfigIssue[]): void {
+  const marker = nb.managedGroup ?? 'netbox-gate-managed';
+  for (const special of ['superuserGroup', 'staffGroup'] as const) {
+    if (nb[special] === marker) at(['netbox', 'managedGroup'], `must differ from netbox.${special}: the marker of managed users must not give privileges`);
+  }
+  const nameProblem = nb.managedGroup === undefined ? undefined : checkNetboxGroupName(nb.managedGroup, sep(nb));
+  if (nameProblem) at(['netbox', 'managedGroup'], nameProblem);
+  if (isObject(rawPolicy)) {
+    const refuse = (path: ConfigPath) => at(path, `"${marker}" is netbox.managedGroup, the gateway's marker of the users it manages; the policy cannot give it (the gateway always sends it)`);
+    if (Array.isArray(rawPolicy.defaultGroups)) rawPolicy.defaultGroups.forEach((g, i) => g === marker && refuse(['policy', 'defaultGroups', i]));
+    if (Array.isArray(rawPolicy.rules)) {
+      rawPolicy.rules.forEach((r, i) => {
+        if (!isObject(r)) return;
+        const g = r.netboxGroups;
+        if (g === marker) refuse(['policy', 'rules', i, 'netboxGroups']);
+        else if (Array.isArray(g)) g.forEach((x, j) => x === marker && refuse(['policy', 'rules', i, 'netboxGroups', j]));
+      });
+    }
+  }
+  if (nb.api) {
+    const problem = describeNetboxToken(nb.api.token).problem;
+    if (problem) notices.push(issueAt(loc, ['netbox', 'api', 'token'], problem));
+  }
+}
+const sep = (nb: Partial<ParsedConfig['netbox']>) => nb.groupSeparator ?? '|';
+
+/** Names are NetBox's keys: each declared once (checked on the raw entries, so a broken entry elsewhere does not hide it). */
+function checkNetboxObjects(value: unknown, at: (path: ConfigPath, message: string) => void): void {
+  if (!isObject(value)) return;
+  for (const [key, what] of [['groups', 'group'], ['permissions', 'permission']] as const) {
+    const list = value[key];
+    if (!Array.isArray(list)) continue;
+    const seen = new Map<string, number>();
+    list.forEach((entry: unknown, i) => {
+      if (!isObject(entry) || typeof entry.name !== 'string') return;
+      const first = seen.get(entry.name);
+      if (first !== undefined) at(['netboxObjects', key, i, 'name'], `${what} "${entry.name}" is declared twice (also netboxObjects.${key}.${first})`);
+      else seen.set(entry.name, i);
+    });
   }
 }
 

@@ -48,6 +48,7 @@ const SOURCE_ERRORS: Record<ErrorCode, { status: number; text: (src: string, msg
   ERR_BAD_REQUEST: { status: 400, text: (_src, msg) => `Bad request: ${msg}` },
   ERR_UPSTREAM: { status: 502, text: () => 'The gateway could not reach NetBox. Try again in a moment.' },
   ERR_NETBOX_API: { status: 502, text: (_src, msg) => `NetBox refused a request of the gateway: ${msg}` },
+  ERR_NETBOX_UNMANAGED: { status: 409, text: (_src, msg) => `The gateway does not manage this NetBox account: ${msg}` },
   ERR_CONFIG_INVALID: { status: 500, text: (_src, msg) => `The gateway configuration is invalid: ${msg}` },
   ERR_CONFIG_READ: { status: 500, text: (_src, msg) => `The gateway configuration cannot be read: ${msg}` },
   ERR_STORE_UNAVAILABLE: { status: 503, text: () => STORE_UNAVAILABLE_TEXT },

@@ -63,6 +63,9 @@ export function compileHeaderPlan(cfg: Pick<GateConfig, 'netbox'>): HeaderPlan {
     const groups = [...d.groups];
     if (d.superuser) groups.push(cfg.netbox.superuserGroup);
     if (d.staff && staffApplies) groups.push(cfg.netbox.staffGroup);
+    // The managed marker, always: NetBox's group sync then records in NetBox itself that this
+    // user arrived through the gateway, the only users the REST client will ever change.
+    groups.push(cfg.netbox.managedGroup);
     return groups.join(sep);
   };
 
@@ -84,7 +87,7 @@ export function compileHeaderPlan(cfg: Pick<GateConfig, 'netbox'>): HeaderPlan {
       add(h.email, d.email);
       add(h.firstName, d.firstName);
       add(h.lastName, d.lastName);
-      // Always sent, even empty, so NetBox's group sync removes groups the user lost.
+      // Always sent (never empty: it holds the managed marker), so NetBox's group sync removes groups the user lost.
       out.push([h.groups, groupsValue(d)]);
       return out;
     },

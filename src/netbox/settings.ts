@@ -30,7 +30,9 @@ export function netboxSettings(cfg: GateConfig): Array<[string, Value]> {
     out.push(['REMOTE_AUTH_STAFF_GROUPS', [cfg.netbox.staffGroup]], ['REMOTE_AUTH_STAFF_USERS', []]);
   }
   out.push(
-    ['REMOTE_AUTH_AUTO_CREATE_GROUPS', true],
+    // False (netbox.createGroups): NetBox skips groups it does not have instead of creating
+    // them; `netbox-gate check --netbox` names mapped groups NetBox lacks.
+    ['REMOTE_AUTH_AUTO_CREATE_GROUPS', cfg.netbox.createGroups],
     // Default groups come from the gateway's policy (policy.defaultGroups), in the group header.
     ['REMOTE_AUTH_DEFAULT_GROUPS', []],
     ['LOGOUT_REDIRECT_URL', `${publicOrigin}${cfg.server.pathPrefix}/logout`],

@@ -108,7 +108,7 @@ describe('netbox-gate with a real Keycloak in front of a real NetBox (Chromium)'
     await landOnNetbox(page, gwUrl);
     const u = await netboxUser(nb, 'admin-user');
     assert.equal(u?.is_superuser, true);
-    assert.deepEqual(u?.groups.map((g) => g.name).sort(), ['Operators', 'netbox-gate-superusers']);
+    assert.deepEqual(u?.groups.map((g) => g.name).sort(), ['Operators', 'netbox-gate-managed', 'netbox-gate-superusers']);
     assert.equal(u?.email, USERS.admin.email);
     assert.equal(u?.first_name, 'Ada');
     assert.equal(u?.last_name, 'Admin');
@@ -124,7 +124,7 @@ describe('netbox-gate with a real Keycloak in front of a real NetBox (Chromium)'
     await landOnNetbox(page, gwUrl);
     const u = await netboxUser(nb, 'nested-user');
     assert.equal(u?.is_superuser, false);
-    assert.deepEqual(u?.groups.map((g) => g.name), ['Developers']);
+    assert.deepEqual(u?.groups.map((g) => g.name).sort(), ['Developers', 'netbox-gate-managed']);
     assert.equal((await page.goto(`${gwUrl}/users/users/`))?.status(), 403);
     await ctx.close();
   });

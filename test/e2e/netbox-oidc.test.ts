@@ -10,7 +10,7 @@ import { launchBrowser } from '../support/browser.js';
 import { startGateway, startNetboxForGateway, type RunningGateway } from '../support/gateway.js';
 import { CookieClient, signInThroughDemoIdp } from '../support/http-client.js';
 import type { NetboxInstance } from '../support/netbox.js';
-import { groupNames, netboxUser } from '../support/netbox-users.js';
+import { groupNames, MANAGED_MARKER, netboxUser } from '../support/netbox-users.js';
 import { freePort } from '../support/ports.js';
 
 const SECRET = 'e2e-client-secret';
@@ -136,6 +136,7 @@ describe('netbox-gate in front of a real NetBox 4.7 (Chromium, oidc-provider)', 
     const u = await netboxUser(nb, 'bob');
     assert.equal(u?.is_superuser, false);
     assert.deepEqual(groupNames(u), ['Network Engineers', 'netbox-users']);
+    assert.ok(u?.groups.some((g) => g.name === MANAGED_MARKER), 'NetBox records that bob arrived through the gateway (netbox.managedGroup)');
     const sites = await page.goto(`${gwUrl}/dcim/sites/`);
     assert.equal(sites?.status(), 200);
     const devices = await page.goto(`${gwUrl}/dcim/devices/`);

@@ -94,7 +94,9 @@ async function netboxUser(nb: NetboxInstance, username: string): Promise<NbUser 
   if (!u) return undefined;
   // NetBox 4.7's user serializer has no is_superuser field; its filter does (docs/netbox-facts.md).
   const su = await nb.api('GET', `${q}&is_superuser=true`);
-  return { username: u.username, is_superuser: (su.body as { count: number }).count === 1, groups: u.groups.map((g) => g.name).sort() };
+  // The managed marker (netbox.managedGroup) is on every gateway user; these tests look at the policy's groups.
+  assert.ok(u.groups.some((g) => g.name === 'netbox-gate-managed'), `${username} lacks the managed marker`);
+  return { username: u.username, is_superuser: (su.body as { count: number }).count === 1, groups: u.groups.map((g) => g.name).filter((g) => g !== 'netbox-gate-managed').sort() };
 }
 
 /** A GET to the gateway from a chosen loopback source address, as a browser navigation would send it. */

@@ -70,7 +70,7 @@ policy:
     assert.equal(new URL(url).pathname, '/dcim/devices/');
     const first = up.seen.at(-1)!.headers;
     assert.equal(first['x-remote-user'], 'alice@contoso.test');
-    assert.equal(first['x-remote-user-groups'], 'Network Admins|Network Engineers');
+    assert.equal(first['x-remote-user-groups'], 'Network Admins|Network Engineers|netbox-gate-managed');
     assert.ok(!JSON.stringify(gw.logs).includes(s.clientSecret), 'the client secret never reaches the logs');
     assert.equal(s.discoveryRequests[0], '/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration');
     assert.deepEqual(new Set(s.tokenAuthMethods), new Set(['client_secret_post']));
@@ -79,7 +79,7 @@ policy:
     await delay(1200); // past refreshInterval, so the next request refreshes at Entra
     const again = await c.follow(`${gw.url}/dcim/devices/`, { headers: { Accept: 'text/html' } });
     assert.equal(again.res.status, 200);
-    assert.equal(up.seen.at(-1)!.headers['x-remote-user-groups'], 'Network Engineers');
+    assert.equal(up.seen.at(-1)!.headers['x-remote-user-groups'], 'Network Engineers|netbox-gate-managed');
     assert.ok(s.tokenGrants.includes('refresh_token'));
   });
 });

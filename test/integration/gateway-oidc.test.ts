@@ -96,7 +96,7 @@ describe('gateway with the demo OpenID provider (recording upstream)', () => {
     const last = up.seen.at(-1)!;
     assert.equal(last.headers['x-remote-user'], 'bob');
     assert.equal(last.headers['x-remote-user-email'], 'bob@example.org');
-    assert.equal(last.headers['x-remote-user-groups'], 'Network Engineers|netbox-users');
+    assert.equal(last.headers['x-remote-user-groups'], 'Network Engineers|netbox-users|netbox-gate-managed');
     assert.equal(last.headers['x-forwarded-for'], '127.0.0.1');
     const log = await gw.waitForLog((l) => l.audit === 'sign_in' && l.user === 'bob');
     assert.equal(log.allowed, true);
@@ -142,7 +142,7 @@ describe('gateway with the demo OpenID provider (recording upstream)', () => {
     const got2 = up.seen[mark2]!;
     const names = [];
     for (let i = 0; i < got2.raw.length; i += 2) if (/remote.user/i.test(got2.raw[i]!)) names.push(`${got2.raw[i]}: ${got2.raw[i + 1]}`);
-    assert.deepEqual(names.sort(), ['X-Remote-User-Email: bob@example.org', 'X-Remote-User-First-Name: Bob', 'X-Remote-User-Groups: Network Engineers|netbox-users', 'X-Remote-User-Last-Name: Engineer', 'X-Remote-User: bob'].sort());
+    assert.deepEqual(names.sort(), ['X-Remote-User-Email: bob@example.org', 'X-Remote-User-First-Name: Bob', 'X-Remote-User-Groups: Network Engineers|netbox-users|netbox-gate-managed', 'X-Remote-User-Last-Name: Engineer', 'X-Remote-User: bob'].sort());
   });
 
   it('keeps NetBox session cookies server-side and ignores client-sent ones', async () => {
@@ -190,7 +190,7 @@ describe('gateway with the demo OpenID provider (recording upstream)', () => {
       await new Promise((r) => setTimeout(r, 1200));
       const mark = up.seen.length;
       await c.request(`${gw.url}/dcim/`, { headers: { Accept: 'text/html' } });
-      assert.equal(up.seen[mark]!.headers['x-remote-user-groups'], 'Network Engineers|netbox-users|netbox-gate-superusers');
+      assert.equal(up.seen[mark]!.headers['x-remote-user-groups'], 'Network Engineers|netbox-users|netbox-gate-superusers|netbox-gate-managed');
     } finally {
       idp.setGroups('bob', ['network-engineers']);
     }

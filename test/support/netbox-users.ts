@@ -24,4 +24,8 @@ export async function netboxUser(nb: NetboxInstance, username: string): Promise<
   return { ...u, is_superuser: (su.body as { count: number }).count === 1 };
 }
 
-export const groupNames = (u: NbUser | undefined): string[] => (u?.groups ?? []).map((g) => g.name).sort();
+/** The groups the policy gave: every name but the managed marker (netbox.managedGroup), which every gateway user has. */
+export const groupNames = (u: NbUser | undefined): string[] => (u?.groups ?? []).map((g) => g.name).filter((g) => g !== MANAGED_MARKER).sort();
+
+/** netbox.managedGroup's default: NetBox's group sync puts every user who arrives through the gateway in it. */
+export const MANAGED_MARKER = 'netbox-gate-managed';

@@ -19,15 +19,19 @@ describe('header plan', () => {
     const h = Object.fromEntries(plan.identityHeaders(d));
     assert.equal(h['X-Remote-User'], 'bob');
     assert.equal(h['X-Remote-User-Email'], 'bob@example.org');
-    assert.equal(h['X-Remote-User-Groups'], 'A|B|netbox-gate-superusers');
+    assert.equal(h['X-Remote-User-Groups'], 'A|B|netbox-gate-superusers|netbox-gate-managed');
   });
-  it('sends an empty group header so NetBox removes lost groups', () => {
+  it('always sends the group header, with the managed marker alone when the user has no groups, so NetBox removes lost groups', () => {
     const h = Object.fromEntries(plan.identityHeaders({ ...d, groups: [], superuser: false }));
-    assert.equal(h['X-Remote-User-Groups'], '');
+    assert.equal(h['X-Remote-User-Groups'], 'netbox-gate-managed');
+  });
+  it('the managed marker is netbox.managedGroup', () => {
+    const own = compileHeaderPlan({ netbox: netboxSchema.parse({ url: 'http://x', managedGroup: 'via-gateway' }) });
+    assert.equal(own.groupsValue({ ...d, superuser: false }), 'A|B|via-gateway');
   });
   it('staff group only for NetBox < 4.5', () => {
     const old = compileHeaderPlan({ netbox: netboxSchema.parse({ url: 'http://x', version: '4.4' }) });
-    assert.equal(old.groupsValue(d), 'A|B|netbox-gate-superusers|netbox-gate-staff');
+    assert.equal(old.groupsValue(d), 'A|B|netbox-gate-superusers|netbox-gate-staff|netbox-gate-managed');
   });
   it('drops values that cannot travel in a header', () => {
     const h = Object.fromEntries(plan.identityHeaders({ ...d, firstName: 'Line\r\nX-Injected: 1', lastName: 'Łukasz' }));

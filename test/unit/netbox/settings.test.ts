@@ -59,4 +59,14 @@ describe('netbox-config', () => {
     assert.match(env, /# REMOTE_AUTH_SUPERUSER_GROUPS: a value contains spaces/);
     assert.doesNotMatch(env, /^REMOTE_AUTH_SUPERUSER_GROUPS=/m);
   });
+  it('netbox.createGroups: false makes NetBox skip unknown groups (REMOTE_AUTH_AUTO_CREATE_GROUPS = False)', () => {
+    const py = renderNetboxSettings(cfg('  createGroups: false\n'), 'python').split('\n');
+    assert.ok(py.includes('REMOTE_AUTH_AUTO_CREATE_GROUPS = False'));
+    assert.ok(renderNetboxSettings(cfg('  createGroups: false\n'), 'env').split('\n').includes('REMOTE_AUTH_AUTO_CREATE_GROUPS=false'));
+  });
+  it('the managed marker group is never a superuser group', () => {
+    const py = renderNetboxSettings(cfg('  managedGroup: via-gateway\n'), 'python');
+    assert.ok(py.split('\n').includes("REMOTE_AUTH_SUPERUSER_GROUPS = ['netbox-gate-superusers']"));
+    assert.doesNotMatch(py, /via-gateway/);
+  });
 });

@@ -157,6 +157,7 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
     if (!state.s && asserted) {
       const d = admit(rt, logger, 'sign_in', asserted.result.identity, { clientIp: client.ip });
       if (!d.allowed) return sendOutcome(req, res, { kind: 'denied', decision: d }, { link: { href: `${prefix}/login?switch=1`, text: 'Sign in as someone else' } });
+      await ctx.lifecycle?.signedIn(d, asserted.result.identity);
       const started = await ctx.sessions.startSession(asserted.result, asserted.source, d, client);
       id = started.id;
       state = { s: started.session };

@@ -20,6 +20,7 @@ import { createRoutes } from './routes.js';
 import { buildRuntime, closeRuntime, createLimits, isTrustedPeer, retireRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
 import { createSealer } from './seal.js';
 import { createSessionManager } from './sessions.js';
+import { createGatewayLifecycle, type GatewayLifecycle } from '../lifecycle/gateway.js';
 import { createSignIn } from './signin.js';
 
 export interface Gateway {
@@ -29,6 +30,8 @@ export interface Gateway {
   /** Validated new config: applied to the next request; sessions are kept and re-decided. */
   reload(cfg: GateConfig): Promise<void>;
   runtime(): Runtime;
+  /** Deprovisioning and reactivation (needs netbox.api); directory sync and SCIM use it too. */
+  lifecycle: GatewayLifecycle;
   /**
    * Stops accepting connections, lets requests in flight finish for up to `graceMs` (default 0:
    * cut at once), then closes the sources and the store. Resolves to the number of connections
@@ -83,8 +86,10 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
     now,
     // Derived from sessions.encryptionKeys when set, so every replica opens what another sealed.
     sealer: createSealer({ now, keys: encryptionKeysOf(initial.sessions) }),
-    sessions: createSessionManager({ store, logger, now, runtime: () => rt }),
+    sessions: createSessionManager({ store, logger, now, runtime: () => rt, lifecycle: () => lifecycle }),
   };
+  const lifecycle = createGatewayLifecycle({ store, logger, now, config: () => rt.cfg, sessions: ctx.sessions });
+  ctx.lifecycle = lifecycle;
   const signIn = createSignIn(ctx);
   const handle = createPipeline(ctx, createRoutes(ctx, signIn), signIn);
 
@@ -128,6 +133,7 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
   return {
     server,
     runtime: () => rt,
+    lifecycle,
     listen(port) {
       const { host, port: cfgPort } = rt.cfg.server.listen;
       return new Promise((resolve, reject) => {
@@ -158,6 +164,7 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
       const cut = await drain(server, graceMs);
       for (const r of retiring) r.abort();
       await Promise.all([...retiring].map((r) => r.done));
+      await lifecycle.close();
       await closeRuntime(rt);
       await store.close();
       return cut;

@@ -5,6 +5,7 @@ import { isGateError } from '../errors.js';
 import { endNetboxSession } from '../netbox/session.js';
 import { decisionFingerprint } from '../policy/evaluate.js';
 import type { SessionEndCause, SignInResult, Source, SourceState } from '../sources/source.js';
+import type { GatewayLifecycle } from '../lifecycle/gateway.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { Decision, Identity, Logger } from '../types.js';
 import { admit } from './admission.js';
@@ -66,9 +67,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type SessionManager = ReturnType<typeof createSessionManager>;
 
-export function createSessionManager(deps: { store: KeyValueStore; logger: Logger; now: () => number; runtime: () => Runtime }) {
+type RefreshResult = GateSession | 'stale' | 'gone' | 'busy' | { rejected: string };
+
+export function createSessionManager(deps: { store: KeyValueStore; logger: Logger; now: () => number; runtime: () => Runtime; lifecycle?: () => GatewayLifecycle | undefined }) {
   const { store, logger, now, runtime } = deps;
-  const refreshing = new Map<string, Promise<GateSession | 'stale' | 'gone' | 'busy' | undefined>>();
+  const refreshing = new Map<string, Promise<RefreshResult>>();
   /** Sources already reported as issuing no refresh token (said once per process). */
   const toldNoRefresh = new Set<string>();
   const sessionKey = (id: string) => sessionKeyOfHash(hashId(id));
@@ -107,11 +110,13 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
   };
 
   /** With `wait`, returns once NetBox has ended its session too (sign-out); else in the background. */
-  const endSession = async (id: string, s: GateSession | undefined, cause: SessionEndCause, wait = false) => {
-    await store.delete(sessionKey(id));
+  const endSession = (id: string, s: GateSession | undefined, cause: SessionEndCause, wait = false) => endSessionByHash(hashId(id), s, cause, wait);
+
+  const endSessionByHash = async (hash: string, s: GateSession | undefined, cause: SessionEndCause, wait = false) => {
+    await store.delete(sessionKeyOfHash(hash));
     if (!s) return;
     runtime().metrics?.sessionEnded({ cause });
-    await store.removeFromIndex(userSessionsIndex(s.decision.username), hashId(id));
+    await store.removeFromIndex(userSessionsIndex(s.decision.username), hash);
     const nbDone = endNetbox(s.netboxSession);
     if (wait) await nbDone;
     const src = runtime().sources.get(s.sourceId);
@@ -156,7 +161,30 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     return { id, session: s };
   };
 
-  type RefreshResult = GateSession | 'stale' | 'gone' | 'busy' | undefined;
+  /**
+   * Every session of a NetBox user, on every replica (the store's per-user index; a replica
+   * holding one finds it gone at its next request). Deprovisioning calls it.
+   */
+  const endUserSessions = async (username: string): Promise<number> => {
+    const index = userSessionsIndex(username);
+    let ended = 0;
+    for (const hash of await store.indexMembers(index)) {
+      const s = await store.get<GateSession>(sessionKeyOfHash(hash));
+      if (!s || s.decision.username !== username) {
+        await store.removeFromIndex(index, hash);
+        continue;
+      }
+      await endSessionByHash(hash, s, 'revoked', true);
+      ended++;
+    }
+    return ended;
+  };
+
+  /** A session learned the user may no longer use NetBox: deprovision (needs netbox.api). */
+  const revokeUser = (s: GateSession, src: Source | undefined, detail: string, reload = false) => {
+    const trigger = reload ? 'reload' : src?.kind === 'ldap' ? 'ldap' : 'refresh';
+    deps.lifecycle?.()?.revoked(s.decision.username, { trigger, detail: `${s.sourceId}: ${detail}` });
+  };
 
   /** Asks the source, holding the session's refresh lock; `s` is the freshest stored copy. */
   const refreshHolding = async (id: string, s: GateSession, src: Source, client: Client): Promise<RefreshResult> => {
@@ -171,7 +199,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     } catch (err) {
       if (!isGateError(err, 'ERR_SOURCE_UNAVAILABLE')) {
         logger.info({ audit: 'refresh', source: s.sourceId, user: s.identity.username, allowed: false, reason: (err as Error).message }, 'refresh rejected');
-        return undefined;
+        return { rejected: (err as Error).message };
       }
       const t = now();
       const away = t - (s.verifiedAt ?? s.refreshedAt);
@@ -190,7 +218,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
 
   /**
    * Asks the source again. Resolves to the updated session, 'stale' when the source has been
-   * away for longer than sessions.maxStale, undefined when the source refused the user, 'gone'
+   * away for longer than sessions.maxStale, { rejected } when the source refused the user, 'gone'
    * when the session ended elsewhere meanwhile, 'busy' when another replica's refresh neither
    * finished nor gave up in time. One refresh at a time per session: concurrent requests in
    * this process share it; other replicas wait for it through the store's lock.
@@ -266,8 +294,9 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
         await endSession(id, s, 'stale');
         return { ended: 'stale' };
       }
-      if (!r) {
+      if (typeof r === 'object' && 'rejected' in r) {
         await endSession(id, s, 'revoked');
+        revokeUser(s, src, `refresh rejected: ${r.rejected}`);
         return { ended: 'revoked' };
       }
       if (r !== 'busy') {
@@ -276,12 +305,14 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
       }
     }
     if (s.generation !== rt.generation) {
-      const d = admit(rt, logger, s.generation === -1 ? 'refresh' : 'policy_reload', s.identity, { clientIp: client.ip, audit: s.generation === -1 ? 'always' : 'if-changed', previous: s.decision });
+      const event = s.generation === -1 ? 'refresh' : 'policy_reload';
+      const d = admit(rt, logger, event, s.identity, { clientIp: client.ip, audit: s.generation === -1 ? 'always' : 'if-changed', previous: s.decision });
       s.decision = d;
       s.generation = rt.generation;
       changed = true;
       if (!d.allowed) {
         await endSession(id, s, 'denied');
+        revokeUser(s, src, `the policy now denies the user (${d.reasonCode ?? 'denied'})`, event === 'policy_reload');
         return { ended: 'denied' };
       }
     }
@@ -302,5 +333,5 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     return { s };
   };
 
-  return { sessionKey, saveSession, endSession, startSession, currentSession };
+  return { sessionKey, saveSession, endSession, endUserSessions, startSession, currentSession };
 }

@@ -89,6 +89,9 @@ export function createSignIn(ctx: GatewayContext) {
       // A redirect, so the address bar leaves the callback URL and a reload does not replay it.
       return redirect(res, `${prefix()}/denied`, [...extraCookies, serializeCookie(names().notice, sealed, { ...cookieOpts(), path: prefix(), maxAgeSeconds: NOTICE_TTL / 1000 })]);
     }
+    // Before NetBox sees the headers: an inactive managed NetBox user (deprovisioned earlier)
+    // is active again, or NetBox would refuse the user this policy allows (needs netbox.api).
+    await ctx.lifecycle?.signedIn(d, result.identity);
     const old = getCookie(req.headers.cookie, names().session);
     if (old) await ctx.sessions.endSession(old, await ctx.store.get(ctx.sessions.sessionKey(old)), 'logout');
     const { id } = await ctx.sessions.startSession(result, src, d, client);

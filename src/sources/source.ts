@@ -59,6 +59,13 @@ interface SourceBase {
    * user is no longer valid; ERR_SOURCE_UNAVAILABLE when the source cannot be asked now.
    */
   refresh?(state: SourceState, ctx: SourceContext): Promise<SignInResult>;
+  /**
+   * Optional: look a user up by the name this source knows, without the user (directory sync:
+   * LDAP search, TACACS+ authorization). Resolves to what a sign-in would give; throws GateError
+   * ERR_AUTH_REJECTED when the user is gone or disabled, ERR_SOURCE_UNAVAILABLE when the source
+   * cannot be asked now.
+   */
+  lookup?(username: string, ctx: SourceContext): Promise<SignInResult>;
   /** How often the gateway calls refresh() for a session; set exactly when refresh() exists. */
   readonly refreshInterval?: number;
   /**

@@ -1,0 +1,81 @@
+// The gateway's side of the lifecycle, built once per gateway: at an allowed sign-in the user's
+// source is recorded and an inactive managed NetBox user is reactivated before NetBox sees the
+// headers; when a session learns the user may no longer use NetBox, the user is deprovisioned.
+// Everything here needs netbox.api; without it these hooks do nothing.
+import type { GateConfig } from '../config/load.js';
+import { netboxClientFromConfig } from '../netbox/api/config.js';
+import { managedUsers } from '../netbox/api/users.js';
+import type { NetboxClient } from '../netbox/api/client.js';
+import type { KeyValueStore } from '../store/store.js';
+import type { Decision, Identity, Logger } from '../types.js';
+import { createDeprovisioner, type Deprovisioner, type LifecycleWhy, type UserSessionEnder } from './deprovision.js';
+import { recordSignIn } from './records.js';
+
+export interface GatewayLifecycle {
+  /** The deprovisioner of the current config; undefined without netbox.api. */
+  deprovisioner(): Deprovisioner | undefined;
+  /** An allowed sign-in, awaited before the session starts (so before NetBox sees the headers). */
+  signedIn(d: Decision, identity: Identity): Promise<void>;
+  /** A session learned the user may no longer use NetBox; runs in the background. */
+  revoked(username: string, why: LifecycleWhy): void;
+  close(): Promise<void>;
+}
+
+export interface GatewayLifecycleDeps {
+  store: KeyValueStore;
+  logger: Logger;
+  now: () => number;
+  /** The current config (it changes on reload). */
+  config: () => GateConfig;
+  sessions: UserSessionEnder;
+}
+
+export function createGatewayLifecycle(deps: GatewayLifecycleDeps): GatewayLifecycle {
+  const { store, logger, now } = deps;
+  // Rebuilt only when netbox.api changes (a reload that changes something else keeps it).
+  let built: { key: string; client: NetboxClient; deprov: Deprovisioner } | undefined;
+  const pending = new Set<Promise<unknown>>();
+
+  const deprovisioner = (): Deprovisioner | undefined => {
+    const cfg = deps.config();
+    if (!cfg.netbox.api) return undefined;
+    const key = JSON.stringify([cfg.netbox.api, cfg.netbox.url, cfg.netbox.managedGroup]);
+    if (built?.key !== key) {
+      const old = built;
+      const client = netboxClientFromConfig(cfg, { logger })!;
+      const users = managedUsers(client, { managedGroup: cfg.netbox.managedGroup });
+      built = { key, client, deprov: createDeprovisioner({ users, store, sessions: deps.sessions, logger, now }) };
+      if (old) void old.client.close();
+    }
+    return built.deprov;
+  };
+
+  return {
+    deprovisioner,
+    async signedIn(d, identity) {
+      const dp = deprovisioner();
+      if (!dp) return;
+      try {
+        await recordSignIn(store, d.username, { source: identity.sourceId, kind: identity.sourceKind, sourceUser: identity.username, lastSignInAt: now() });
+      } catch (err) {
+        logger.warn({ user: d.username, err: (err as Error).message }, 'could not record the sign-in for directory sync');
+      }
+      // A failure is logged (audit line, result failed) and the sign-in goes on: NetBox then
+      // refuses an inactive user itself and the gateway shows "your NetBox account is disabled".
+      await dp.reactivate(d.username, { trigger: 'sign_in', detail: `allowed sign-in through ${identity.sourceId}` }, { quiet: true });
+    },
+    revoked(username, why) {
+      const dp = deprovisioner();
+      if (!dp) return;
+      const p = dp
+        .deprovision(username, why)
+        .catch((err: unknown) => logger.error({ user: username, err: (err as Error).message }, 'deprovisioning failed'))
+        .finally(() => pending.delete(p));
+      pending.add(p);
+    },
+    async close() {
+      await Promise.allSettled([...pending]);
+      await built?.client.close();
+    },
+  };
+}

@@ -19,6 +19,7 @@ import { instrumentStore } from '../metrics/store.js';
 import { createSource } from '../sources/factory.js';
 import { openStore } from '../store/open.js';
 import { runSessionsCommand } from './sessions.js';
+import { createDirectorySync } from '../lifecycle/sync.js';
 import type { Attributes, Decision, Logger } from '../types.js';
 import { silentLogger } from '../types.js';
 
@@ -41,6 +42,7 @@ Commands:
                  the sessions in the shared store (sessions.store: redis); never tokens
   sessions revoke --user U | --id ID
                  end a user's sessions (or one): signed out on every replica, NetBox session ended
+                 --deprovision (with --user): also set the NetBox user inactive (netbox.api)
   netbox plan    show how NetBox's groups and permissions differ from netboxObjects
                  (exit 0: none, 2: changes, 1: conflicts or errors)
   netbox apply   make NetBox match netboxObjects (only objects marked managed are changed)
@@ -90,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
       'netbox-token': { type: 'string' },
       'netbox-private': { type: 'boolean', default: false },
       user: { type: 'string' },
+      deprovision: { type: 'boolean', default: false },
       id: { type: 'string' },
       netbox: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -106,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
       out(`${cfg.file}: OK (${cfg.sources.length} source${cfg.sources.length === 1 ? '' : 's'}: ${cfg.sources.map((s) => `${s.id} [${s.kind}]`).join(', ')}; ${rules} polic${rules === 1 ? 'y rule' : 'y rules'})`);
       // Notices do not fail the check: they are things to know, not things to fix.
       for (const n of cfg.notices) out(formatConfigNotice(n));
+      if (!cfg.netbox.api && !cfg.lifecycle) out('note: netbox.api is not set: deprovisioning is off (docs/lifecycle.md)');
       if (values.netbox) {
         const { missing, fatal } = await checkNetboxGroups(cfg, { out, err });
         for (const m of missing) (fatal ? err : out)(fatal ? m : `note: ${m}`);
@@ -139,7 +143,8 @@ export async function main(argv: string[]): Promise<number> {
       if (sub === 'list') return runSessionsCommand(load(values.config), { action: 'list', user: values.user, json: values.json ?? false }, out);
       if (sub !== 'revoke') throw new UsageError('sessions needs list or revoke');
       if ((values.user === undefined) === (values.id === undefined)) throw new UsageError('sessions revoke needs --user U or --id ID');
-      return runSessionsCommand(load(values.config), { action: 'revoke', user: values.user, id: values.id, json: values.json ?? false }, out);
+      if (values.deprovision && values.user === undefined) throw new UsageError('--deprovision needs --user U');
+      return runSessionsCommand(load(values.config), { action: 'revoke', user: values.user, id: values.id, json: values.json ?? false, ...(values.deprovision ? { deprovision: true } : {}) }, out, values.deprovision ? auditLogger() : undefined);
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
@@ -211,6 +216,11 @@ async function explain(values: { config?: string | undefined; source?: string | 
   return 0;
 }
 
+/** The audit line of an administrator's action, as JSON on stderr (the command's stdout stays for people). */
+function auditLogger(): Logger {
+  return pino({ base: { service: 'netbox-gate' } }, pino.destination(2)) as unknown as Logger;
+}
+
 async function serve(flag: string | undefined): Promise<number> {
   const file = configPath(flag);
   const cfg = loadConfigFile(file);
@@ -226,6 +236,9 @@ async function serve(flag: string | undefined): Promise<number> {
   if (metrics) store = instrumentStore(store, metrics);
   const gw = createGateway(cfg, { logger, store, ...(metrics ? { metrics } : {}) });
   const addr = await gw.listen();
+  // Directory sync (lifecycle.sync): reads the running config and sources, so a reload applies.
+  const sync = createDirectorySync({ store, logger, config: () => gw.runtime().cfg, sources: () => gw.runtime().sources, deprovisioner: () => gw.lifecycle.deprovisioner() });
+  if (cfg.lifecycle?.sync && cfg.netbox.api) sync.start();
   let metricsServer: MetricsServer | undefined;
   if (metrics && metricsListen) {
     try {
@@ -261,6 +274,7 @@ async function serve(flag: string | undefined): Promise<number> {
   });
   // Stop accepting, let requests in flight (a long export) finish up to the bound, then close.
   const graceMs = gw.runtime().cfg.server.shutdownTimeout;
+  await sync.stop();
   logger.info({ shutdownTimeoutMs: graceMs }, 'shutting down: waiting for requests in flight');
   const cut = await gw.close(graceMs);
   if (cut > 0) logger.warn({ connections: cut, shutdownTimeoutMs: graceMs }, 'requests still running at server.shutdownTimeout were cut');

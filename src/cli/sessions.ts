@@ -6,6 +6,9 @@ import { GateError } from '../errors.js';
 import { SESSION_KEY_PREFIX, sessionKeyOfHash, userSessionsIndex, type GateSession } from '../gateway/sessions.js';
 import { endNetboxSession } from '../netbox/session.js';
 import { createProxyTarget } from '../netbox/target.js';
+import { createDeprovisioner } from '../lifecycle/deprovision.js';
+import { netboxClientFromConfig } from '../netbox/api/config.js';
+import { managedUsers } from '../netbox/api/users.js';
 import { openStore } from '../store/open.js';
 import type { KeyValueStore } from '../store/store.js';
 import { silentLogger, type Logger } from '../types.js';
@@ -29,9 +32,12 @@ interface Found {
   s: GateSession;
 }
 
-export type SessionsAction = { action: 'list'; user?: string | undefined; json: boolean } | { action: 'revoke'; user?: string | undefined; id?: string | undefined; json: boolean };
+export type SessionsAction = { action: 'list'; user?: string | undefined; json: boolean } | { action: 'revoke'; user?: string | undefined; id?: string | undefined; json: boolean; deprovision?: boolean };
 
 export async function runSessionsCommand(cfg: GateConfig, a: SessionsAction, out: (s: string) => void, logger: Logger = silentLogger): Promise<number> {
+  if (a.action === 'revoke' && a.deprovision && !cfg.netbox.api) {
+    throw new GateError('ERR_BAD_REQUEST', `${cfg.file}: --deprovision needs netbox.api (a token that may change NetBox users): deprovisioning is off`);
+  }
   if (cfg.sessions.store.type === 'memory') {
     throw new GateError(
       'ERR_BAD_REQUEST',
@@ -47,12 +53,46 @@ export async function runSessionsCommand(cfg: GateConfig, a: SessionsAction, out
       return 0;
     }
     const revoked = await revokeSessions(cfg, store, found, logger);
+    if (a.deprovision && a.user !== undefined) return await deprovisionUser(cfg, store, a.user, revoked, a.json, out, logger);
     if (a.json) out(JSON.stringify({ revoked }, null, 2));
     else if (revoked.length === 0) out(a.id ? `no session with id ${a.id}` : `no sessions of ${a.user}`);
     else for (const r of revoked) out(`revoked ${r.id} (${r.user} via ${r.source}${r.netboxSession ? ', NetBox session ended' : ''})`);
     return 0;
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * `revoke --user U --deprovision`: the sessions are ended already; the NetBox user is set
+ * inactive (managed users only) and the action is one audit line on stderr's logger.
+ */
+async function deprovisionUser(cfg: GateConfig, store: KeyValueStore, user: string, revoked: SessionSummary[], json: boolean, out: (s: string) => void, logger: Logger): Promise<number> {
+  const client = netboxClientFromConfig(cfg, { logger })!;
+  try {
+    const users = managedUsers(client, { managedGroup: cfg.netbox.managedGroup });
+    // Sessions were ended above (with NetBox's own); any that started meanwhile end here too.
+    const sessions = { endUserSessions: async (u: string) => (await revokeSessions(cfg, store, await findSessions(store, { user: u }), logger)).length };
+    const dp = createDeprovisioner({ users, store, sessions, logger });
+    const actor = process.env['SUDO_USER'] ?? process.env['USER'] ?? 'cli';
+    const o = await dp.deprovision(user, { trigger: 'cli', detail: 'netbox-gate sessions revoke --deprovision', actor });
+    const ended = revoked.length + o.sessionsEnded;
+    if (json) out(JSON.stringify({ revoked, netbox: o.result, ...(o.error ? { error: o.error } : {}) }, null, 2));
+    else {
+      for (const r of revoked) out(`revoked ${r.id} (${r.user} via ${r.source}${r.netboxSession ? ', NetBox session ended' : ''})`);
+      const what: Record<string, string> = {
+        deactivated: `NetBox user ${user} set inactive: NetBox now refuses their API tokens`,
+        already_inactive: `NetBox user ${user} was already inactive`,
+        absent: `NetBox has no user ${user}`,
+        unmanaged: `NetBox user ${user} is not managed by netbox-gate: left unchanged`,
+        failed: `NetBox user ${user} could not be deactivated: ${o.error ?? ''}`,
+      };
+      if (ended === 0) out(`no sessions of ${user}`);
+      out(what[o.result] ?? `${user}: ${o.result}`);
+    }
+    return o.result === 'failed' ? 1 : 0;
+  } finally {
+    await client.close();
   }
 }
 

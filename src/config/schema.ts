@@ -6,6 +6,7 @@ import { sourceSchema, sourceSchemas, type SourceConfig } from '../sources/regis
 import { trustedBlockSchema } from './address.js';
 import { duration, hostPort, httpUrl, secret } from './common.js';
 import { netboxObjectsSchema } from '../netbox/objects/schema.js';
+import { lifecycleSchema } from '../lifecycle/schema.js';
 
 export { sourceSchema, sourceSchemas, type SourceConfig };
 
@@ -220,6 +221,8 @@ export const configSchema = z.strictObject({
   policy: policySchema,
   /** NetBox groups and object permissions as code (`netbox-gate netbox plan|apply`, docs/permissions.md). */
   netboxObjects: netboxObjectsSchema.optional(),
+  /** Directory sync and RADIUS inactivity (docs/lifecycle.md); deprovisioning needs netbox.api. */
+  lifecycle: lifecycleSchema.optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

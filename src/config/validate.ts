@@ -11,6 +11,7 @@ import { checkNetboxGroupName, compilePolicy, referencedSources, type CompiledPo
 import { policySchema, ruleSchema, type PolicyConfig } from '../policy/schema.js';
 import { sourceKind, sourceKindNames, type ResolvedSourceConfig } from '../sources/registry.js';
 import { issueAt, splitPath, zodIssues, type ConfigPath, type Located } from './issues.js';
+import { lifecycleNotices, type LifecycleConfig } from '../lifecycle/check.js';
 import { configSchema, netboxSchema, serverSchema, sessionsSchema, type ParsedConfig } from './schema.js';
 
 export interface GateConfig extends Omit<ParsedConfig, 'sources' | 'policy'> {
@@ -57,6 +58,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
   const logging = section<ParsedConfig['logging']>('logging', undefined);
   const metrics = section<ParsedConfig['metrics']>('metrics', undefined);
   const netboxObjects = section<NetboxObjectsConfig | undefined>('netboxObjects', netboxObjectsSchema);
+  const lifecycle = section<LifecycleConfig | undefined>('lifecycle', undefined);
 
   const sources = validateSources(raw.sources, loc, issues, notices);
 
@@ -67,6 +69,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
   checkManagedGroup(netbox.fields, raw.policy, loc, at, notices);
   checkNetboxObjects(raw.netboxObjects, at);
   checkServer(server.fields, loc.file, at);
+  checkLifecycle(lifecycle.value, netbox.fields, sources.resolved, loc, at, notices);
   const ml = metrics.value?.listen;
   const sl = server.fields.listen;
   if (ml && sl && ml.port === sl.port && (ml.host === sl.host || ['0.0.0.0', '::'].includes(ml.host) || ['0.0.0.0', '::'].includes(sl.host))) {
@@ -92,6 +95,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
     policy: policy.compiled,
     policySource: policy.source,
     netboxObjects: netboxObjects.value,
+    lifecycle: lifecycle.value,
     notices,
   };
   return { config, issues, notices };
@@ -262,4 +266,21 @@ function checkServer(srv: Partial<ParsedConfig['server']>, file: string, at: (pa
       srv.tls[k] = f;
     }
   }
+}
+
+/** lifecycle: sync sources must exist; what cannot be asked, or works without netbox.api, is a notice. */
+function checkLifecycle(
+  lc: LifecycleConfig | undefined,
+  nb: Partial<ParsedConfig['netbox']>,
+  sources: ResolvedSourceConfig[],
+  loc: Located,
+  at: (path: ConfigPath, message: string) => void,
+  notices: ConfigIssue[],
+): void {
+  if (!lc) return;
+  const ids = new Set(sources.map((s) => s.id));
+  lc.sync?.sources?.forEach((id, i) => {
+    if (!ids.has(id)) at(['lifecycle', 'sync', 'sources', i], `no source has id "${id}"`);
+  });
+  for (const n of lifecycleNotices(lc, Boolean(nb.api), sources)) notices.push(issueAt(loc, n.path, n.message));
 }

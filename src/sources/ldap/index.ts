@@ -189,6 +189,17 @@ export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, int
     });
   }
 
+  /** Directory sync: the user by name, read with the service account (no password needed). */
+  async function lookup(username: string, ctx: SourceContext): Promise<SignInResult> {
+    checkUsername(username);
+    return run(ctx, async (s) => {
+      await serviceBind(s);
+      const entry = cfg.userSearch ? await findUser(s, username) : await readEntry(s, fillDn(cfg.userDnTemplate!, username));
+      if (!entry) throw rejected('user_gone', `no directory entry for user name "${username}"`);
+      return finish(s, entry, username);
+    });
+  }
+
   const source: PasswordSource = {
     id: cfg.id,
     kind: 'ldap',
@@ -201,6 +212,6 @@ export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps, int
     },
   };
   // Refresh needs the service account: without one the gateway cannot look the user up.
-  if (cfg.bindDn !== undefined) return { ...source, refresh, refreshInterval: LDAP_REFRESH_INTERVAL };
+  if (cfg.bindDn !== undefined) return { ...source, refresh, refreshInterval: LDAP_REFRESH_INTERVAL, lookup };
   return source;
 }

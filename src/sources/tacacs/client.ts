@@ -134,6 +134,27 @@ export class TacacsClient {
     throw new GateError('ERR_SOURCE_UNAVAILABLE', `no TACACS+ server answered (${failures.join('; ')})`, { detail: { failures } });
   }
 
+  /**
+   * Authorization alone (RFC 8907 §6 needs no password): what the server says of the user now.
+   * Directory sync uses it; FAIL (an unknown or removed user) is ERR_AUTH_REJECTED.
+   */
+  async authorizeOnly(username: string, remAddr: string, signal?: AbortSignal): Promise<LoginResult> {
+    const failures: string[] = [];
+    for (const server of this.serverOrder()) {
+      const name = serverName(server);
+      try {
+        const result = await this.onServer(server, signal, async (next) => ({ server: name, ...(await this.authorize(await next(), username, remAddr, signal)) }));
+        this.heldUntil.delete(name);
+        return result;
+      } catch (err) {
+        if (!(err instanceof NetworkFailure)) throw err;
+        failures.push(`${name}: ${err.reason}`);
+        this.heldUntil.set(name, this.now() + this.cfg.holdDown);
+      }
+    }
+    throw new GateError('ERR_SOURCE_UNAVAILABLE', `no TACACS+ server answered (${failures.join('; ')})`, { detail: { failures } });
+  }
+
   async close(): Promise<void> {
     for (const t of this.idleTimers.values()) clearTimeout(t);
     this.idleTimers.clear();

@@ -20,7 +20,7 @@ export function createTacacsSource(config: TacacsSourceConfig, deps: SourceDeps)
     profile: config.profile,
   };
 
-  return {
+  const source: PasswordSource = {
     id: config.id,
     kind: 'tacacs',
     flow: 'password',
@@ -39,5 +39,15 @@ export function createTacacsSource(config: TacacsSourceConfig, deps: SourceDeps)
     },
 
     close: () => client.close(),
+  };
+  if (!config.authorization.enabled) return source;
+  return {
+    ...source,
+    // Directory sync: authorization needs no password (RFC 8907 §6); FAIL means the server no
+    // longer knows the user. The gateway's own address stands for the client.
+    async lookup(username: string, ctx: SourceContext): Promise<SignInResult> {
+      const result = await client.authorizeOnly(username, ctx.clientIp, ctx.signal);
+      return { identity: identityFromAvPairs(username, result.av, identityOptions), state: { server: result.server } };
+    },
   };
 }

@@ -1,0 +1,189 @@
+// Deprovisioning against a real NetBox 4.7, through the real binary, signed in through the demo
+// OpenID provider: bob, removed at the IdP, loses his browser session within the refresh bound
+// and NetBox refuses his API token (through the gateway and straight at NetBox); allowed again,
+// his next sign-in reactivates him before NetBox sees the headers and the token works again.
+// A local NetBox superuser made by hand is never touched.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startDemoIdp, type DemoIdp } from '../../demo/idp.js';
+import { createDeprovisioner } from '../../src/lifecycle/deprovision.js';
+import { createNetboxClient } from '../../src/netbox/api/client.js';
+import { managedUsers } from '../../src/netbox/api/users.js';
+import { createMemoryStore } from '../../src/store/memory.js';
+import { startGateway, startNetboxForGateway, type RunningGateway } from '../support/gateway.js';
+import { CookieClient, signInThroughDemoIdp } from '../support/http-client.js';
+import { recordingLogger } from '../support/logger.js';
+import type { NetboxInstance } from '../support/netbox.js';
+import { netboxUser } from '../support/netbox-users.js';
+import { freePort } from '../support/ports.js';
+
+const SECRET = 'deprovision-client-secret';
+/** How often the gateway asks the IdP again; the bound within which a removal must take effect. */
+const REFRESH_S = 2;
+
+const gatewayConfig = (port: number, issuer: string, netboxUrl: string, api: boolean) => `server:
+  listen: 127.0.0.1:${port}
+  publicUrl: http://127.0.0.1:${port}
+netbox:
+  url: ${netboxUrl}
+${api ? '  api:\n    token: ${env:NB_TOKEN}\n' : ''}sources:
+  - kind: oidc
+    id: demo
+    issuer: ${issuer}
+    clientId: netbox-gate
+    clientSecret: \${env:DEMO_CLIENT_SECRET}
+    insecureAllowHttpIssuer: true
+    refreshInterval: ${REFRESH_S}s
+policy:
+  rules:
+    - name: engineers
+      groups: [network-engineers]
+      netboxGroups: [Network Engineers]
+`;
+
+describe('deprovisioning (real NetBox 4.7, demo IdP)', { timeout: 600_000 }, () => {
+  let nb: NetboxInstance;
+  let idp: DemoIdp;
+  let gw: RunningGateway;
+  let gwUrl: string;
+  let bobToken: string;
+
+  const tokenFor = async (username: string): Promise<string> => {
+    const u = await netboxUser(nb, username);
+    const t = await nb.api('POST', '/api/users/tokens/', { user: u!.id, description: 'deprovision test' });
+    assert.equal(t.status, 201, JSON.stringify(t.body));
+    return `Bearer nbt_${t.body.key}.${t.body.token}`;
+  };
+  const tokenGet = async (base: string, auth: string) => {
+    const r = await fetch(`${base}/api/users/config/`, { headers: { Authorization: auth, Accept: 'application/json' } });
+    return { status: r.status, body: await r.text() };
+  };
+  /** bob's browser session: 200 while signed in, 401 (API client) once it has ended. */
+  const sessionStatus = async (c: CookieClient) => {
+    const r = await c.request(`${gwUrl}/api/users/config/`, { headers: { Accept: 'application/json' } });
+    await r.arrayBuffer();
+    return r.status;
+  };
+  const signIn = async (user: string) => {
+    const c = new CookieClient();
+    const { res } = await signInThroughDemoIdp(c, gwUrl, user, user);
+    assert.equal(res.status, 200, `sign-in of ${user}`);
+    await res.arrayBuffer();
+    return c;
+  };
+  const auditLines = (kind: string, user: string) => gw.logs.filter((l) => l['audit'] === kind && l['user'] === user);
+
+  /** Polls (bounded) until the session has ended; returns seconds from `since`. */
+  const untilSessionEnds = async (c: CookieClient, since: number) => {
+    for (let i = 0; i < 150; i++) {
+      if ((await sessionStatus(c)) === 401) return (performance.now() - since) / 1000;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.fail('the session did not end');
+  };
+  const untilRefused = async (since: number) => {
+    for (let i = 0; i < 100; i++) {
+      if ((await tokenGet(nb.url, bobToken)).status === 403) return (performance.now() - since) / 1000;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail('NetBox did not refuse the token');
+  };
+
+  before(async () => {
+    const gwPort = await freePort();
+    gwUrl = `http://127.0.0.1:${gwPort}`;
+    const nbPort = await freePort();
+    idp = await startDemoIdp({
+      clients: [{ clientId: 'netbox-gate', clientSecret: SECRET, redirectUris: [`${gwUrl}/.netbox-gate/callback/demo`], postLogoutRedirectUris: [`${gwUrl}/.netbox-gate/signed-out`] }],
+    });
+    nb = await startNetboxForGateway(gatewayConfig(gwPort, idp.issuer, `http://127.0.0.1:${nbPort}`, false), { DEMO_CLIENT_SECRET: SECRET }, nbPort);
+    assert.equal((await nb.api('POST', '/api/users/groups/', { name: 'Network Engineers' })).status, 201);
+    const yaml = gatewayConfig(gwPort, idp.issuer, `http://127.0.0.1:${nbPort}`, true);
+    gw = await startGateway(() => yaml, { DEMO_CLIENT_SECRET: SECRET, NB_TOKEN: nb.adminAuthorization }, gwPort);
+  });
+
+  after(async () => {
+    await gw?.stop();
+    await idp?.stop();
+    await nb?.stop();
+  });
+
+  it('bob, disabled at the IdP: his session ends within the refresh bound and NetBox refuses his token ("User inactive")', async () => {
+    const c = await signIn('bob');
+    assert.equal(await sessionStatus(c), 200);
+    bobToken = await tokenFor('bob');
+    assert.equal((await tokenGet(gwUrl, bobToken)).status, 200);
+    assert.equal((await tokenGet(nb.url, bobToken)).status, 200);
+
+    const t0 = performance.now();
+    idp.setDisabled('bob', true);
+    const ended = await untilSessionEnds(c, t0);
+    const refused = await untilRefused(t0);
+    console.log(`# IdP disable -> session ended ${ended.toFixed(1)} s, NetBox refuses the token ${refused.toFixed(1)} s (refresh interval ${REFRESH_S} s)`);
+    const through = await tokenGet(gwUrl, bobToken);
+    assert.equal(through.status, 403);
+    assert.deepEqual(JSON.parse(through.body), { detail: 'User inactive' });
+    const straight = await tokenGet(nb.url, bobToken);
+    assert.equal(straight.status, 403);
+    assert.deepEqual(JSON.parse(straight.body), { detail: 'User inactive' });
+    assert.equal((await netboxUser(nb, 'bob'))?.is_active, false);
+    const [line] = auditLines('deprovision', 'bob');
+    assert.ok(line, 'one deprovision audit line');
+    assert.equal(line['trigger'], 'refresh');
+    assert.equal(line['result'], 'deactivated');
+    assert.match(String(line['detail']), /^demo: refresh rejected/);
+  });
+
+  it('allowed again, bob signs in: reactivated before NetBox sees the headers, and his token works again', async () => {
+    idp.setDisabled('bob', false);
+    const c = await signIn('bob');
+    // The sign-in itself landed on NetBox's home page as bob (NetBox did not refuse him).
+    assert.equal(await sessionStatus(c), 200);
+    assert.equal((await netboxUser(nb, 'bob'))?.is_active, true);
+    assert.equal((await tokenGet(gwUrl, bobToken)).status, 200);
+    assert.equal((await tokenGet(nb.url, bobToken)).status, 200);
+    const [line] = auditLines('reactivate', 'bob');
+    assert.equal(line?.['result'], 'reactivated');
+    assert.equal(line?.['trigger'], 'sign_in');
+    assert.ok(!gw.logs.some((l) => l['audit'] === 'netbox_refused'), 'NetBox never refused the reactivated user');
+  });
+
+  it('bob removed from his IdP group: the refresh re-decides, the policy denies, he is deprovisioned; back in the group, signed in, active', async () => {
+    const c = await signIn('bob');
+    const t0 = performance.now();
+    idp.setGroups('bob', []);
+    await untilSessionEnds(c, t0);
+    await untilRefused(t0);
+    assert.deepEqual(JSON.parse((await tokenGet(gwUrl, bobToken)).body), { detail: 'User inactive' });
+    const lines = auditLines('deprovision', 'bob');
+    assert.equal(lines.at(-1)?.['result'], 'deactivated');
+    assert.match(String(lines.at(-1)?.['detail']), /policy now denies/);
+    idp.setGroups('bob', ['network-engineers']);
+    await signIn('bob');
+    assert.equal((await tokenGet(nb.url, bobToken)).status, 200);
+  });
+
+  it('a local NetBox superuser made by hand is never touched: the deprovisioner skips it with an audit line', async () => {
+    const before = await netboxUser(nb, nb.adminUser);
+    assert.ok(before?.is_active && before.is_superuser);
+    const client = createNetboxClient({ url: nb.url, token: nb.adminAuthorization });
+    const log = recordingLogger();
+    try {
+      const store = createMemoryStore();
+      const dp = createDeprovisioner({ users: managedUsers(client, { managedGroup: 'netbox-gate-managed' }), store, sessions: { endUserSessions: async () => 0 }, logger: log });
+      const o = await dp.deprovision(nb.adminUser, { trigger: 'cli', detail: 'test: an admin tried it' });
+      assert.equal(o.result, 'unmanaged');
+      assert.equal((await dp.reactivate(nb.adminUser, { trigger: 'cli', detail: 'test' })).result, 'unmanaged');
+      await store.close();
+    } finally {
+      await client.close();
+    }
+    const line = log.records.find((l) => l.obj['audit'] === 'deprovision');
+    assert.equal(line?.obj['result'], 'unmanaged');
+    assert.match(String(line?.msg), /skipped: NetBox user .* is not managed by netbox-gate/);
+    const afterAll = await netboxUser(nb, nb.adminUser);
+    assert.deepEqual(afterAll, before);
+    // Nothing in the gateway's own run touched it either.
+    assert.ok(!gw.logs.some((l) => l['user'] === nb.adminUser && (l['audit'] === 'deprovision' || l['audit'] === 'reactivate')));
+  });
+});

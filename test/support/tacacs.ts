@@ -16,6 +16,8 @@ export interface TacacsUser {
 }
 
 export interface TacacsServerConfig {
+  /** host:port to listen on (default 127.0.0.1:0, any free port); a restart can keep the address. */
+  listen?: string;
   secret: string;
   ascii?: boolean;
   askUser?: boolean;

@@ -13,16 +13,18 @@ import { groupNames, netboxUser } from '../support/netbox-users.js';
 import { freePort } from '../support/ports.js';
 import { GROUPS_OU, SERVICE_DN as AD_SERVICE_DN, SERVICE_PW as AD_SERVICE_PW, STAFF_OU, USERS as AD_USERS, startSambaAd, type SambaAd } from '../support/samba-ad.js';
 import { PASSWORDS, SERVICE_DN, SERVICE_PW, SUFFIX, startSlapd, type Slapd } from '../support/slapd.js';
+import { startFreeRadius, type FreeRadius } from '../support/freeradius.js';
 import { startTacacsServer, type RunningTacacsServer, type TacacsServerConfig } from '../support/tacacs.js';
 
 const SYNC_S = 3;
+const RADIUS_IDLE_S = 5;
 const TAC_SECRET = 'sync-tacacs-secret';
 const tacacsUsers = (withTina: boolean): TacacsServerConfig['users'] => ({
   ...(withTina ? { tina: { password: 'tina-pw', args: ['role=viewer'] } } : {}),
   other: { password: 'other-pw', args: ['role=viewer'] },
 });
 
-const gatewayConfig = (port: number, netboxUrl: string, slapd: Slapd, tacacs: string, ad: SambaAd, api: boolean) => `server:
+const gatewayConfig = (port: number, netboxUrl: string, slapd: Slapd, tacacs: string, ad: SambaAd, radius: FreeRadius, api: boolean) => `server:
   listen: 127.0.0.1:${port}
   publicUrl: http://127.0.0.1:${port}
 netbox:
@@ -51,19 +53,27 @@ ${api ? '  api:\n    token: ${env:NB_TOKEN}\n' : ''}sources:
     bindPassword: "${AD_SERVICE_PW}"
     userSearch: { base: "${STAFF_OU}" }
     groups: { memberOf: false, search: { base: "${GROUPS_OU}" } }
+  - kind: radius
+    id: radius
+    servers: [127.0.0.1:${radius.authPort}]
+    secret: ${radius.secret}
+    timeout: 2s
+    retries: 0
 policy:
   rules:
     - { name: ldap-users, groups: [netbox-users], netboxGroups: [NetBox Users] }
     - { name: ldap-staff, groups: [staff], netboxGroups: [Staff] }
     - { name: tacacs-viewers, groups: [viewer], netboxGroups: [Viewers] }
     - { name: ad-readers, groups: [NetBox-Readers], netboxGroups: [Readers] }
-${api ? `lifecycle:\n  sync:\n    interval: ${SYNC_S}s\n` : ''}`;
+    - { name: radius-viewers, groups: [netbox-viewer], netboxGroups: [Viewers] }
+${api ? `lifecycle:\n  sync:\n    interval: ${SYNC_S}s\n  radiusInactivity: ${RADIUS_IDLE_S}s\n` : ''}`;
 
 describe('directory sync (real NetBox 4.7, slapd, TACACS+, Samba AD)', { timeout: 900_000 }, () => {
   let nb: NetboxInstance;
   let slapd: Slapd;
   let tac: RunningTacacsServer;
   let ad: SambaAd;
+  let radius: FreeRadius;
   let gw: RunningGateway;
   let gwUrl: string;
   const tokens = new Map<string, string>();
@@ -130,20 +140,25 @@ describe('directory sync (real NetBox 4.7, slapd, TACACS+, Samba AD)', { timeout
   };
 
   before(async () => {
-    [slapd, tac, ad] = await Promise.all([startSlapd(), startTacacsServer({ secret: TAC_SECRET, users: tacacsUsers(true) }), startSambaAd()]);
+    [slapd, tac, ad, radius] = await Promise.all([
+      startSlapd(),
+      startTacacsServer({ secret: TAC_SECRET, users: tacacsUsers(true) }),
+      startSambaAd(),
+      startFreeRadius({ extraUsers: 'rita Cleartext-Password := "rita-pw"\n\tFilter-Id := "netbox-viewer"\n' }),
+    ]);
     const gwPort = await freePort();
     gwUrl = `http://127.0.0.1:${gwPort}`;
     const nbPort = await freePort();
-    nb = await startNetboxForGateway(gatewayConfig(gwPort, `http://127.0.0.1:${nbPort}`, slapd, tac.address, ad, false), {}, nbPort);
+    nb = await startNetboxForGateway(gatewayConfig(gwPort, `http://127.0.0.1:${nbPort}`, slapd, tac.address, ad, radius, false), {}, nbPort);
     // Groups the sync will move users into must exist (the API cannot create them on the fly).
     for (const name of ['NetBox Users', 'Staff', 'Viewers', 'Readers']) assert.equal((await nb.api('POST', '/api/users/groups/', { name })).status, 201);
-    const yaml = gatewayConfig(gwPort, `http://127.0.0.1:${nbPort}`, slapd, tac.address, ad, true);
+    const yaml = gatewayConfig(gwPort, `http://127.0.0.1:${nbPort}`, slapd, tac.address, ad, radius, true);
     gw = await startGateway(() => yaml, { NB_TOKEN: nb.adminAuthorization }, gwPort);
   });
 
   after(async () => {
     await gw?.stop();
-    await Promise.allSettled([nb?.stop(), slapd?.stop(), tac?.stop(), ad?.stop()]);
+    await Promise.allSettled([nb?.stop(), slapd?.stop(), tac?.stop(), ad?.stop(), radius?.stop()]);
   });
 
   it('LDAP: a group added in slapd reaches NetBox through the API without a new sign-in', async () => {
@@ -199,6 +214,21 @@ describe('directory sync (real NetBox 4.7, slapd, TACACS+, Samba AD)', { timeout
     await ad.tool('user', 'enable', 'frank');
     await signIn('corp-ad', 'frank', AD_USERS.frank.pw);
     assert.equal((await tokenStatus(nb.url, 'frank')).status, 200);
+  });
+
+  it('RADIUS (cannot be asked): rita, with no sign-in for lifecycle.radiusInactivity, is deactivated; her next sign-in reactivates', async () => {
+    const t0 = performance.now();
+    const c = await signIn('radius', 'rita', 'rita-pw');
+    await tokenFor('rita');
+    assert.equal((await tokenStatus(gwUrl, 'rita')).status, 200);
+    const refused = await until('the inactivity deactivation', async () => (await tokenStatus(nb.url, 'rita')).status === 403, t0);
+    console.log(`# RADIUS: sign-in -> deactivated for inactivity after ${refused.toFixed(1)} s (radiusInactivity ${RADIUS_IDLE_S} s, sync interval ${SYNC_S} s)`);
+    assert.equal(await sessionStatus(c), 401);
+    const line = gw.logs.filter((l) => l['audit'] === 'deprovision' && l['user'] === 'rita').at(-1);
+    assert.equal(line?.['trigger'], 'inactivity');
+    assert.equal(line?.['result'], 'deactivated');
+    await signIn('radius', 'rita', 'rita-pw');
+    assert.equal((await tokenStatus(nb.url, 'rita')).status, 200);
   });
 
   it('the local NetBox superuser made by hand is never touched by any sync', async () => {

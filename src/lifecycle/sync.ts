@@ -6,12 +6,12 @@
 import type { GateConfig } from '../config/load.js';
 import { isGateError } from '../errors.js';
 import { netboxClientFromConfig } from '../netbox/api/config.js';
-import { managedUsers, type NetboxUser } from '../netbox/api/users.js';
-import { hasStaffFlag } from '../netbox/version.js';
+import { managedUsers, type ManagedUsers, type NetboxUser } from '../netbox/api/users.js';
 import { decide } from '../policy/evaluate.js';
 import type { Source } from '../sources/source.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { Decision, Logger } from '../types.js';
+import { applyDecision } from './apply.js';
 import type { Deprovisioner } from './deprovision.js';
 import { deprovisionedKey, readUserSource, SYNC_LOCK_KEY, type DeprovisionRecord } from './records.js';
 
@@ -47,14 +47,6 @@ export interface DirectorySync {
 const DIRECTORY_TRIGGERS = new Set(['sync', 'refresh', 'ldap', 'reload', 'inactivity']);
 const LOOKUP_TIMEOUT_MS = 30_000;
 
-/** The NetBox groups a decision gives (without the managed marker), as the headers send them. */
-export function netboxGroupsOf(cfg: GateConfig, d: Decision): string[] {
-  const g = [...d.groups];
-  if (d.superuser) g.push(cfg.netbox.superuserGroup);
-  if (d.staff && hasStaffFlag(cfg.netbox.version)) g.push(cfg.netbox.staffGroup);
-  return [...new Set(g)];
-}
-
 export function createDirectorySync(deps: SyncDeps): DirectorySync {
   const { store, logger } = deps;
   const now = deps.now ?? Date.now;
@@ -62,7 +54,7 @@ export function createDirectorySync(deps: SyncDeps): DirectorySync {
   let running: Promise<SyncReport> | undefined;
   let stopped = false;
 
-  const judge = async (cfg: GateConfig, dp: Deprovisioner, user: NetboxUser, users: ReturnType<typeof managedUsers>, report: SyncReport) => {
+  const judge = async (cfg: GateConfig, dp: Deprovisioner, user: NetboxUser, users: ManagedUsers, report: SyncReport) => {
     const name = user.username;
     const rec = await readUserSource(store, name);
     if (!rec) return void report.skipped.push({ user: name, why: 'no sign-in recorded (the sync learns the source at the next sign-in)' });
@@ -94,35 +86,11 @@ export function createDirectorySync(deps: SyncDeps): DirectorySync {
       // The source is away or misconfigured: say so, judge nobody on it this time.
       return void report.skipped.push({ user: name, why: `${rec.source} could not be asked: ${(err as Error).message}` });
     }
-    if (!d.allowed || d.username !== name) {
-      return deprovision('sync', `${rec.source}: the policy now denies the user (${d.reasonCode ?? (d.allowed ? 'maps to another NetBox user' : 'denied')})`);
-    }
-    const have = new Set(user.groups.map((g) => g.name).filter((g) => g !== cfg.netbox.managedGroup));
-    // NetBox's API cannot clear is_superuser (its user serializer has no such field): a user
-    // who lost superuser is deactivated, and the next sign-in (which reactivates) makes NetBox
-    // recompute is_superuser from the headers.
-    if (!d.superuser && have.has(cfg.netbox.superuserGroup)) {
-      return deprovision('sync', `${rec.source}: no longer a superuser; deactivated until the next sign-in because the API cannot clear is_superuser`);
-    }
-    if (!user.is_active) {
-      const dep = await store.get<DeprovisionRecord>(deprovisionedKey(name));
-      if (dep && DIRECTORY_TRIGGERS.has(dep.trigger)) {
-        const o = await dp.reactivate(name, { trigger: 'sync', detail: `${rec.source}: the user is back and allowed` });
-        if (o.result === 'reactivated') report.reactivated.push(name);
-      }
-    }
-    const want = netboxGroupsOf(cfg, d);
-    if (want.length !== have.size || want.some((g) => !have.has(g))) {
-      try {
-        const r = await users.update(name, { groups: want });
-        if (r.outcome === 'changed') {
-          report.groupsChanged.push(name);
-          logger.info({ audit: 'groups_sync', user: name, trigger: 'sync', detail: `${rec.source}: groups changed in the directory`, from: [...have], to: want, result: 'changed' }, `groups of ${name} synced from ${rec.source}`);
-        }
-      } catch (err) {
-        logger.error({ audit: 'groups_sync', user: name, trigger: 'sync', to: want, result: 'failed', err: (err as Error).message }, `groups of ${name} could not be synced`);
-      }
-    }
+    const dep = user.is_active ? undefined : await store.get<DeprovisionRecord>(deprovisionedKey(name));
+    const changes = await applyDecision({ cfg, users, deprovisioner: dp, logger }, user, d, { trigger: 'sync', detail: rec.source }, { reactivate: dep !== undefined && DIRECTORY_TRIGGERS.has(dep.trigger) });
+    if (changes.includes('deprovisioned')) report.deprovisioned.push(name);
+    if (changes.includes('reactivated')) report.reactivated.push(name);
+    if (changes.includes('groups_changed')) report.groupsChanged.push(name);
   };
 
   const run = async (): Promise<SyncReport> => {

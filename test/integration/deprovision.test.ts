@@ -2,8 +2,12 @@
 // OpenID provider: bob, removed at the IdP, loses his browser session within the refresh bound
 // and NetBox refuses his API token (through the gateway and straight at NetBox); allowed again,
 // his next sign-in reactivates him before NetBox sees the headers and the token works again.
-// A local NetBox superuser made by hand is never touched.
+// The same through a config reload whose policy now denies him, and through
+// `netbox-gate sessions revoke --deprovision` (two replicas sharing a Redis store: signed out on
+// both). A local NetBox superuser made by hand is never touched.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { startDemoIdp, type DemoIdp } from '../../demo/idp.js';
 import { createDeprovisioner } from '../../src/lifecycle/deprovision.js';
@@ -11,6 +15,8 @@ import { createNetboxClient } from '../../src/netbox/api/client.js';
 import { managedUsers } from '../../src/netbox/api/users.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { startGateway, startNetboxForGateway, type RunningGateway } from '../support/gateway.js';
+import { cliPath } from '../support/repo.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
 import { CookieClient, signInThroughDemoIdp } from '../support/http-client.js';
 import { recordingLogger } from '../support/logger.js';
 import type { NetboxInstance } from '../support/netbox.js';
@@ -21,12 +27,15 @@ const SECRET = 'deprovision-client-secret';
 /** How often the gateway asks the IdP again; the bound within which a removal must take effect. */
 const REFRESH_S = 2;
 
-const gatewayConfig = (port: number, issuer: string, netboxUrl: string, api: boolean) => `server:
+const run = promisify(execFile);
+const KEY = Buffer.alloc(32, 7).toString('base64');
+
+const gatewayConfig = (port: number, issuer: string, netboxUrl: string, api: boolean, redisUrl = '', publicPort = port, engineersGroup = 'network-engineers') => `server:
   listen: 127.0.0.1:${port}
-  publicUrl: http://127.0.0.1:${port}
+  publicUrl: http://127.0.0.1:${publicPort}
 netbox:
   url: ${netboxUrl}
-${api ? '  api:\n    token: ${env:NB_TOKEN}\n' : ''}sources:
+${api ? '  api:\n    token: ${env:NB_TOKEN}\n' : ''}${redisUrl ? `sessions:\n  store: { type: redis, url: "${redisUrl}" }\n  encryptionKeys: ["${KEY}"]\n` : ''}sources:
   - kind: oidc
     id: demo
     issuer: ${issuer}
@@ -37,7 +46,7 @@ ${api ? '  api:\n    token: ${env:NB_TOKEN}\n' : ''}sources:
 policy:
   rules:
     - name: engineers
-      groups: [network-engineers]
+      groups: [${engineersGroup}]
       netboxGroups: [Network Engineers]
 `;
 
@@ -45,7 +54,12 @@ describe('deprovisioning (real NetBox 4.7, demo IdP)', { timeout: 600_000 }, () 
   let nb: NetboxInstance;
   let idp: DemoIdp;
   let gw: RunningGateway;
+  /** A second replica on the same Redis store (same publicUrl, its own port). */
+  let gw2: RunningGateway;
+  let redis: RedisServer;
   let gwUrl: string;
+  let yaml: string;
+  const env = () => ({ DEMO_CLIENT_SECRET: SECRET, NB_TOKEN: nb.adminAuthorization });
   let bobToken: string;
 
   const tokenFor = async (username: string): Promise<string> => {
@@ -98,12 +112,17 @@ describe('deprovisioning (real NetBox 4.7, demo IdP)', { timeout: 600_000 }, () 
     });
     nb = await startNetboxForGateway(gatewayConfig(gwPort, idp.issuer, `http://127.0.0.1:${nbPort}`, false), { DEMO_CLIENT_SECRET: SECRET }, nbPort);
     assert.equal((await nb.api('POST', '/api/users/groups/', { name: 'Network Engineers' })).status, 201);
-    const yaml = gatewayConfig(gwPort, idp.issuer, `http://127.0.0.1:${nbPort}`, true);
-    gw = await startGateway(() => yaml, { DEMO_CLIENT_SECRET: SECRET, NB_TOKEN: nb.adminAuthorization }, gwPort);
+    redis = await startRedis();
+    yaml = gatewayConfig(gwPort, idp.issuer, `http://127.0.0.1:${nbPort}`, true, redis.url);
+    gw = await startGateway(() => yaml, env(), gwPort);
+    const port2 = await freePort();
+    gw2 = await startGateway(() => gatewayConfig(port2, idp.issuer, `http://127.0.0.1:${nbPort}`, true, redis.url, gwPort), env(), port2);
   });
 
   after(async () => {
+    await gw2?.stop();
     await gw?.stop();
+    await redis?.remove();
     await idp?.stop();
     await nb?.stop();
   });
@@ -163,6 +182,50 @@ describe('deprovisioning (real NetBox 4.7, demo IdP)', { timeout: 600_000 }, () 
     assert.equal((await tokenGet(nb.url, bobToken)).status, 200);
   });
 
+  it('a config reload whose policy now denies bob: his next request ends the session and deprovisions him (trigger reload)', async () => {
+    const c = await signIn('bob');
+    assert.equal(await sessionStatus(c), 200);
+    const denying = yaml.replace('groups: [network-engineers]', 'groups: [no-such-group]');
+    assert.notEqual(denying, yaml);
+    assert.equal(await gw.reload(denying), 'reloaded');
+    assert.notEqual(await sessionStatus(c), 200);
+    await untilRefused(performance.now());
+    const line = auditLines('deprovision', 'bob').at(-1);
+    assert.equal(line?.['trigger'], 'reload');
+    assert.equal(line?.['result'], 'deactivated');
+    assert.equal(await gw.reload(yaml), 'reloaded');
+    await signIn('bob');
+    assert.equal((await tokenGet(nb.url, bobToken)).status, 200);
+  });
+
+  it('netbox-gate sessions revoke --user bob --deprovision: signed out on both replicas, NetBox refuses his token, one audit line naming the actor', async () => {
+    const c = await signIn('bob');
+    // The same browser reaching the second replica (a balancer would send it either way).
+    const origin2 = `http://127.0.0.1:${gw2.port}`;
+    for (const [k, v] of c.cookies(gwUrl)) c.cookies(origin2).set(k, v);
+    const on2 = async () => {
+      const r = await c.request(`${origin2}/api/users/config/`, { headers: { Accept: 'application/json' } });
+      await r.arrayBuffer();
+      return r.status;
+    };
+    assert.equal(await sessionStatus(c), 200);
+    assert.equal(await on2(), 200);
+    const r = await run(process.execPath, [cliPath(), 'sessions', 'revoke', '--user', 'bob', '--deprovision', '--config', gw.configFile], { env: { ...process.env, ...env(), USER: 'ops-admin' } });
+    assert.match(r.stdout, /^revoked \S+ \(bob via demo, NetBox session ended\)$/m);
+    assert.match(r.stdout, /^NetBox user bob set inactive: NetBox now refuses their API tokens$/m);
+    const audit = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['audit'] === 'deprovision');
+    assert.equal(audit?.['trigger'], 'cli');
+    assert.equal(audit?.['actor'], 'ops-admin');
+    assert.equal(audit?.['result'], 'deactivated');
+    assert.doesNotMatch(r.stdout + r.stderr, /nbt_|Bearer/);
+    assert.equal(await sessionStatus(c), 401);
+    assert.equal(await on2(), 401);
+    assert.deepEqual(JSON.parse((await tokenGet(gwUrl, bobToken)).body), { detail: 'User inactive' });
+    // An administrator's act is not undone by anything but an allowed sign-in.
+    await signIn('bob');
+    assert.equal((await tokenGet(nb.url, bobToken)).status, 200);
+  });
+
   it('a local NetBox superuser made by hand is never touched: the deprovisioner skips it with an audit line', async () => {
     const before = await netboxUser(nb, nb.adminUser);
     assert.ok(before?.is_active && before.is_superuser);
@@ -184,6 +247,6 @@ describe('deprovisioning (real NetBox 4.7, demo IdP)', { timeout: 600_000 }, () 
     const afterAll = await netboxUser(nb, nb.adminUser);
     assert.deepEqual(afterAll, before);
     // Nothing in the gateway's own run touched it either.
-    assert.ok(!gw.logs.some((l) => l['user'] === nb.adminUser && (l['audit'] === 'deprovision' || l['audit'] === 'reactivate')));
+    for (const g of [gw, gw2]) assert.ok(!g.logs.some((l) => l['user'] === nb.adminUser && (l['audit'] === 'deprovision' || l['audit'] === 'reactivate')));
   });
 });

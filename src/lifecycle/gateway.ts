@@ -42,7 +42,9 @@ export function createGatewayLifecycle(deps: GatewayLifecycleDeps): GatewayLifec
     const key = JSON.stringify([cfg.netbox.api, cfg.netbox.url, cfg.netbox.managedGroup]);
     if (built?.key !== key) {
       const old = built;
-      const client = netboxClientFromConfig(cfg, { logger })!;
+      // One retry: a sign-in waits for reactivation, so NetBox being away must not hold it for
+      // the client's full backoff (the sign-in goes on; NetBox refuses an inactive user itself).
+      const client = netboxClientFromConfig(cfg, { logger, retries: 1 })!;
       const users = managedUsers(client, { managedGroup: cfg.netbox.managedGroup });
       built = { key, client, deprov: createDeprovisioner({ users, store, sessions: deps.sessions, logger, now }) };
       if (old) void old.client.close();

@@ -11,6 +11,8 @@ export function canLookUp(src: ResolvedSourceConfig): boolean {
   switch (src.kind) {
     case 'ldap':
       return c['bindDn'] !== undefined; // the service account searches for the user
+    case 'oidc':
+      return c['entra'] !== undefined && c['clientSecret'] !== undefined; // Graph, client credentials: presence only
     case 'tacacs':
       return (c['authorization'] as { enabled?: boolean } | undefined)?.enabled !== false; // RFC 8907 §6, no password
     default:
@@ -27,10 +29,14 @@ export function lifecycleNotices(lc: LifecycleConfig, hasApi: boolean, sources: 
   if (lc.sync) {
     const asked = lc.sync.sources ? sources.filter((s) => lc.sync!.sources!.includes(s.id)) : sources;
     for (const s of asked) {
+      if (s.kind === 'oidc' && canLookUp(s)) {
+        out.push({ path: ['lifecycle', 'sync', 'sources'], message: `source "${s.id}" (Entra ID) is asked for presence only: deleted or disabled accounts are deprovisioned, group changes wait for the next sign-in or SCIM; the app registration needs the application permission User.Read.All` });
+        continue;
+      }
       if (canLookUp(s) || s.kind === 'radius') continue;
       const why =
         s.kind === 'oidc'
-          ? 'looking an OIDC user up (Entra ID through Microsoft Graph) is not supported by the sync yet; its sessions are re-checked by refresh, and SCIM can push changes'
+          ? 'only Entra ID (the entra preset with a clientSecret) can be asked, through Microsoft Graph; other providers have no lookup: their sessions are re-checked by refresh, and SCIM can push changes'
           : s.kind === 'ldap'
             ? 'it has no bindDn: without a service account the user cannot be looked up'
             : s.kind === 'tacacs'

@@ -58,7 +58,8 @@ export function createGatewayLifecycle(deps: GatewayLifecycleDeps): GatewayLifec
       const dp = deprovisioner();
       if (!dp) return;
       try {
-        await recordSignIn(store, d.username, { source: identity.sourceId, kind: identity.sourceKind, sourceUser: identity.username, lastSignInAt: now() });
+        const oid = identity.attributes['oid'];
+        await recordSignIn(store, d.username, { source: identity.sourceId, kind: identity.sourceKind, sourceUser: identity.username, lastSignInAt: now(), ...(typeof oid === 'string' ? { oid } : {}) });
       } catch (err) {
         logger.warn({ user: d.username, err: (err as Error).message }, 'could not record the sign-in for directory sync');
       }

@@ -12,6 +12,8 @@ export interface UserSourceRecord {
   /** The name the source knows (the policy may map it to another NetBox user name). */
   sourceUser: string;
   lastSignInAt: number;
+  /** Entra ID's object id, when the sign-in carried one (the sync looks such users up by it). */
+  oid?: string;
 }
 
 /** Written when the gateway deactivates a user; removed when it reactivates one. */

@@ -79,7 +79,10 @@ export function createDirectorySync(deps: SyncDeps): DirectorySync {
 
     let d: Decision;
     try {
-      const r = await src.lookup(rec.sourceUser, { clientIp: '127.0.0.1', signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS) });
+      const r = await src.lookup(rec.sourceUser, { clientIp: '127.0.0.1', signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS), ...(rec.oid ? { hint: { oid: rec.oid } } : {}) });
+      // Present and enabled, but the source cannot say what a sign-in would give: no decision,
+      // no group change, no reactivation (the next sign-in decides).
+      if (r === 'present') return;
       d = decide(cfg.policy, r.identity);
     } catch (err) {
       if (isGateError(err, 'ERR_AUTH_REJECTED')) return deprovision('sync', `${rec.source}: ${err.message}`);

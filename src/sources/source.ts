@@ -19,6 +19,12 @@ export interface SourceContext {
   signal?: AbortSignal;
 }
 
+/** What the gateway recorded at the user's last sign-in, for sources that look users up by id. */
+export interface LookupHint {
+  /** Entra ID's object id (the `oid` claim). */
+  oid?: string;
+}
+
 export interface SessionInfo {
   sessionId: string;
   identity: Identity;
@@ -61,11 +67,13 @@ interface SourceBase {
   refresh?(state: SourceState, ctx: SourceContext): Promise<SignInResult>;
   /**
    * Optional: look a user up by the name this source knows, without the user (directory sync:
-   * LDAP search, TACACS+ authorization). Resolves to what a sign-in would give; throws GateError
+   * LDAP search, TACACS+ authorization). Resolves to what a sign-in would give, or 'present'
+   * when the source can only say the user exists and is enabled (Entra ID: app roles and token
+   * claims cannot be rebuilt, so groups are not compared); throws GateError
    * ERR_AUTH_REJECTED when the user is gone or disabled, ERR_SOURCE_UNAVAILABLE when the source
    * cannot be asked now.
    */
-  lookup?(username: string, ctx: SourceContext): Promise<SignInResult>;
+  lookup?(username: string, ctx: SourceContext & { hint?: LookupHint }): Promise<SignInResult | 'present'>;
   /** How often the gateway calls refresh() for a session; set exactly when refresh() exists. */
   readonly refreshInterval?: number;
   /**

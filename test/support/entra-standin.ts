@@ -31,6 +31,8 @@ export interface StandinUser {
   familyName?: string;
   /** App roles assigned to the user for this app (the `roles` claim). */
   roles?: string[];
+  /** Graph's accountEnabled (default true); a disabled account cannot sign in. */
+  accountEnabled?: boolean;
 }
 
 type ObjectType = 'group' | 'directoryRole' | 'administrativeUnit';
@@ -83,6 +85,8 @@ export class EntraStandin {
   /** Every Graph request (path + query) in order, for assertions. */
   readonly graphRequests: string[] = [];
   readonly tokenGrants: string[] = [];
+  /** Application permissions granted (with admin consent) to the app's client-credentials tokens. */
+  appPermissions: string[] = ['User.Read.All'];
 
   private readonly users = new Map<string, StandinUser>();
   private readonly containers = new Map<string, Container>();
@@ -151,6 +155,13 @@ export class EntraStandin {
     this.users.set(user.oid, user);
     return user;
   }
+  /** Disables or enables the account (Graph accountEnabled), as an administrator does in Entra. */
+  setAccountEnabled(oid: string, enabled: boolean): void {
+    const u = this.users.get(oid);
+    if (!u) throw new Error(`no user ${oid}`);
+    u.accountEnabled = enabled;
+  }
+
   addGroup(displayName: string, members: string[] = [], id: string = randomUUID()): string {
     return this.addContainer('group', displayName, members, id);
   }
@@ -293,6 +304,8 @@ export class EntraStandin {
     if (req.method === 'POST' && p === `${t}/oauth2/v2.0/token`) return this.token(req);
     if (req.method === 'GET' && p === '/oidc/userinfo') return this.userinfo(req);
     if (req.method === 'GET' && p === '/v1.0/me/transitiveMemberOf') return this.memberOf(req, u);
+    const userPath = /^\/v1\.0\/users\/([^/]+)$/.exec(p);
+    if (req.method === 'GET' && userPath) return this.graphUser(req, u, decodeURIComponent(userPath[1]!));
     if (p.startsWith('/v1.0/')) return graphError(404, 'Request_ResourceNotFound', `Resource not found for the segment '${p}'.`);
     return json(404, { error: 'not_found' });
   }
@@ -385,6 +398,14 @@ export class EntraStandin {
       }
       return json(200, await this.tokensFor(c.oid, c.scope, c.nonce));
     }
+    if (grant === 'client_credentials') {
+      // The app's own token (application permissions): scope must be the resource's /.default.
+      const scope = form.get('scope') ?? '';
+      if (scope !== `${this.graphUrl}/.default`) return json(400, aadsts('invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.`));
+      const token = randomBytes(32).toString('base64url');
+      this.accessTokens.set(token, { oid: APP_OID, scp: [...this.appPermissions], exp: Date.now() + 3_600_000 });
+      return json(200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token });
+    }
     if (grant === 'refresh_token') {
       const r = this.refreshTokens.get(form.get('refresh_token') ?? '');
       if (!r || !this.users.has(r.oid)) return json(400, aadsts('invalid_grant', 50173, 'The provided grant has expired due to it being revoked.'));
@@ -438,6 +459,17 @@ export class EntraStandin {
     if (u.familyName) out.family_name = u.familyName;
     if (u.email) out.email = u.email;
     return json(200, out);
+  }
+
+  /** GET /v1.0/users/{id | userPrincipalName}: needs an app token with User.Read.All. */
+  private graphUser(req: Request, u: URL, key: string): Response {
+    this.graphRequests.push(`${u.pathname}${u.search}`);
+    const t = this.bearer(req);
+    if (!t) return graphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
+    if (t.oid !== APP_OID || !t.scp.includes('User.Read.All')) return graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    const user = this.users.get(key) ?? [...this.users.values()].find((x) => x.preferredUsername.toLowerCase() === key.toLowerCase());
+    if (!user) return graphError(404, 'Request_ResourceNotFound', `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`);
+    return json(200, { '@odata.context': `${this.graphUrl}/v1.0/$metadata#users(id,accountEnabled)/$entity`, id: user.oid, userPrincipalName: user.preferredUsername, accountEnabled: user.accountEnabled !== false });
   }
 
   private memberOf(req: Request, u: URL): Response {
@@ -517,6 +549,9 @@ export class EntraStandin {
     }
   }
 }
+
+/** The object id the stand-in gives the app itself (its client-credentials tokens). */
+const APP_OID = 'app:client-credentials';
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });

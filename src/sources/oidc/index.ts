@@ -5,10 +5,11 @@ import * as oidc from 'openid-client';
 import { firstString, getPath, valueStrings } from '../../attributes.js';
 import { GateError } from '../../errors.js';
 import type { AttributeValue, Attributes, Identity } from '../../types.js';
-import type { RedirectSource, SignInResult, SourceContext, SourceDeps, SourceState } from '../source.js';
+import type { LookupHint, RedirectSource, SignInResult, SourceContext, SourceDeps, SourceState } from '../source.js';
 import type { ResolvedOidcConfig } from './config.js';
 import { type Discovered, discover } from './discovery.js';
 import { enrichClaims } from './enrich.js';
+import { createEntraLookup } from './entra-lookup.js';
 import { describe, wrap } from './errors.js';
 
 interface OidcState extends SourceState {
@@ -55,6 +56,11 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
     })();
     return configPromise;
   };
+
+  const entraLookup =
+    cfg.entra && cfg.clientSecret
+      ? createEntraLookup({ configuration: async () => (await configuration()).c, cfg: cfg.entra, fetch: deps.fetch ?? globalThis.fetch, timeoutMs: cfg.timeout, now: deps.now ?? Date.now })
+      : undefined;
 
   const identityFromAttributes = (claims: Attributes): Identity => {
     const username = firstString(getPath(claims, cfg.claims.username));
@@ -188,6 +194,15 @@ export function createOidcSource(cfg: ResolvedOidcConfig, deps: SourceDeps): Red
       }
       return buildResult(d, tokens, prev, ctx.signal);
     },
+
+    ...(entraLookup
+      ? {
+          // Directory sync: presence by object id, with the app's own Graph token.
+          async lookup(_username: string, ctx: SourceContext & { hint?: LookupHint }): Promise<'present'> {
+            return entraLookup(ctx.hint?.oid ?? '', ctx.signal);
+          },
+        }
+      : {}),
 
     endSessionUrl(raw, postLogoutRedirectUri) {
       // Synchronous for the gateway: discovery has run, since the user signed in through it.

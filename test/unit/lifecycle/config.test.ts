@@ -61,7 +61,7 @@ describe('lifecycle config', () => {
     assert.deepEqual(off.notices.map((n) => n.message), ['netbox.api is not set: deprovisioning, reactivation and directory sync are off (the gateway cannot change NetBox users without a token)']);
     const on = parseConfigText(base(API, 'lifecycle:\n  sync: {}\n'), 'gate.yaml', {});
     const msgs = on.notices.map((n) => n.message);
-    assert.ok(msgs.some((m) => /^source "corp" is skipped by directory sync: looking an OIDC user up/.test(m)), msgs.join('\n'));
+    assert.ok(msgs.some((m) => /^source "corp" is skipped by directory sync: only Entra ID/.test(m)), msgs.join('\n'));
     assert.ok(msgs.some((m) => /^source "dir" is skipped by directory sync: it has no bindDn/.test(m)), msgs.join('\n'));
     assert.ok(!msgs.some((m) => m.includes('"aaa"')), 'RADIUS is handled by radiusInactivity, not skipped');
     const noSync = parseConfigText(base(API, 'lifecycle:\n  radiusInactivity: 30d\n'), 'gate.yaml', {});

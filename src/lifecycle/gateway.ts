@@ -4,16 +4,23 @@
 // Everything here needs netbox.api; without it these hooks do nothing.
 import type { GateConfig } from '../config/load.js';
 import { netboxClientFromConfig } from '../netbox/api/config.js';
-import { managedUsers } from '../netbox/api/users.js';
+import { managedUsers, type ManagedUsers } from '../netbox/api/users.js';
 import type { NetboxClient } from '../netbox/api/client.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { Decision, Identity, Logger } from '../types.js';
 import { createDeprovisioner, type Deprovisioner, type LifecycleWhy, type UserSessionEnder } from './deprovision.js';
+import { applyDecision, type AppliedChange } from './apply.js';
 import { recordSignIn } from './records.js';
 
 export interface GatewayLifecycle {
   /** The deprovisioner of the current config; undefined without netbox.api. */
   deprovisioner(): Deprovisioner | undefined;
+  /**
+   * A new decision about a user reached without a sign-in (SCIM group change): denied →
+   * deprovision; lost superuser → deprovision until the next sign-in; else NetBox groups set
+   * through the API (`reactivate`: an inactive user is set active too). [] without netbox.api.
+   */
+  applyDecision(username: string, d: Decision, why: LifecycleWhy, o?: { reactivate?: boolean }): Promise<AppliedChange[]>;
   /** An allowed sign-in, awaited before the session starts (so before NetBox sees the headers). */
   signedIn(d: Decision, identity: Identity): Promise<void>;
   /** A session learned the user may no longer use NetBox; runs in the background. */
@@ -33,7 +40,7 @@ export interface GatewayLifecycleDeps {
 export function createGatewayLifecycle(deps: GatewayLifecycleDeps): GatewayLifecycle {
   const { store, logger, now } = deps;
   // Rebuilt only when netbox.api changes (a reload that changes something else keeps it).
-  let built: { key: string; client: NetboxClient; deprov: Deprovisioner } | undefined;
+  let built: { key: string; client: NetboxClient; users: ManagedUsers; deprov: Deprovisioner } | undefined;
   const pending = new Set<Promise<unknown>>();
 
   const deprovisioner = (): Deprovisioner | undefined => {
@@ -46,7 +53,7 @@ export function createGatewayLifecycle(deps: GatewayLifecycleDeps): GatewayLifec
       // the client's full backoff (the sign-in goes on; NetBox refuses an inactive user itself).
       const client = netboxClientFromConfig(cfg, { logger, retries: 1 })!;
       const users = managedUsers(client, { managedGroup: cfg.netbox.managedGroup });
-      built = { key, client, deprov: createDeprovisioner({ users, store, sessions: deps.sessions, logger, now }) };
+      built = { key, client, users, deprov: createDeprovisioner({ users, store, sessions: deps.sessions, logger, now }) };
       if (old) void old.client.close();
     }
     return built.deprov;
@@ -54,6 +61,11 @@ export function createGatewayLifecycle(deps: GatewayLifecycleDeps): GatewayLifec
 
   return {
     deprovisioner,
+    async applyDecision(username, d, why, o = {}) {
+      const dp = deprovisioner();
+      if (!dp || !built) return [];
+      return applyDecision({ cfg: deps.config(), users: built.users, deprovisioner: dp, logger }, username, d, why, o);
+    },
     async signedIn(d, identity) {
       const dp = deprovisioner();
       if (!dp) return;

@@ -9,6 +9,7 @@ import { createProxyTarget } from '../netbox/target.js';
 import { createDeprovisioner } from '../lifecycle/deprovision.js';
 import { netboxClientFromConfig } from '../netbox/api/config.js';
 import { managedUsers } from '../netbox/api/users.js';
+import { createMemoryStore } from '../store/memory.js';
 import { openStore } from '../store/open.js';
 import type { KeyValueStore } from '../store/store.js';
 import { silentLogger, type Logger } from '../types.js';
@@ -37,6 +38,17 @@ export type SessionsAction = { action: 'list'; user?: string | undefined; json: 
 export async function runSessionsCommand(cfg: GateConfig, a: SessionsAction, out: (s: string) => void, logger: Logger = silentLogger): Promise<number> {
   if (a.action === 'revoke' && a.deprovision && !cfg.netbox.api) {
     throw new GateError('ERR_BAD_REQUEST', `${cfg.file}: --deprovision needs netbox.api (a token that may change NetBox users): deprovisioning is off`);
+  }
+  if (cfg.sessions.store.type === 'memory' && a.action === 'revoke' && a.deprovision && a.user !== undefined) {
+    // The sessions live inside the running gateway and cannot be reached from here; NetBox
+    // refusing the inactive user is what counts (the gateway then shows "account disabled").
+    const scratch = createMemoryStore();
+    try {
+      out(`note: sessions.store is "memory": ${a.user}'s gateway sessions live in the running gateway; NetBox refuses the user once inactive`);
+      return await deprovisionUser(cfg, scratch, a.user, [], a.json, out, logger);
+    } finally {
+      await scratch.close();
+    }
   }
   if (cfg.sessions.store.type === 'memory') {
     throw new GateError(
@@ -68,6 +80,7 @@ export async function runSessionsCommand(cfg: GateConfig, a: SessionsAction, out
  * inactive (managed users only) and the action is one audit line on stderr's logger.
  */
 async function deprovisionUser(cfg: GateConfig, store: KeyValueStore, user: string, revoked: SessionSummary[], json: boolean, out: (s: string) => void, logger: Logger): Promise<number> {
+  const sessionsReachable = cfg.sessions.store.type !== 'memory';
   const client = netboxClientFromConfig(cfg, { logger })!;
   try {
     const users = managedUsers(client, { managedGroup: cfg.netbox.managedGroup });
@@ -87,7 +100,7 @@ async function deprovisionUser(cfg: GateConfig, store: KeyValueStore, user: stri
         unmanaged: `NetBox user ${user} is not managed by netbox-gate: left unchanged`,
         failed: `NetBox user ${user} could not be deactivated: ${o.error ?? ''}`,
       };
-      if (ended === 0) out(`no sessions of ${user}`);
+      if (ended === 0 && sessionsReachable) out(`no sessions of ${user}`);
       out(what[o.result] ?? `${user}: ${o.result}`);
     }
     return o.result === 'failed' ? 1 : 0;

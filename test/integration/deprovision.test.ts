@@ -7,6 +7,7 @@
 // both). A local NetBox superuser made by hand is never touched.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { startDemoIdp, type DemoIdp } from '../../demo/idp.js';
@@ -222,6 +223,21 @@ describe('deprovisioning (real NetBox 4.7, demo IdP)', { timeout: 600_000 }, () 
     assert.equal(await on2(), 401);
     assert.deepEqual(JSON.parse((await tokenGet(gwUrl, bobToken)).body), { detail: 'User inactive' });
     // An administrator's act is not undone by anything but an allowed sign-in.
+    await signIn('bob');
+    assert.equal((await tokenGet(nb.url, bobToken)).status, 200);
+  });
+
+  it('revoke --deprovision with sessions.store memory: NetBox refuses the user at once (the running gateway shows "account disabled")', async () => {
+    const c = await signIn('bob');
+    const file = gw.configFile.replace(/\.yaml$/, '-memory.yaml');
+    writeFileSync(file, yaml.replace(/^sessions:\n(  .*\n)+/m, ''));
+    const r = await run(process.execPath, [cliPath(), 'sessions', 'revoke', '--user', 'bob', '--deprovision', '--config', file], { env: { ...process.env, ...env() } });
+    assert.match(r.stdout, /^note: sessions\.store is "memory": bob's gateway sessions live in the running gateway/m);
+    assert.match(r.stdout, /^NetBox user bob set inactive/m);
+    assert.equal((await tokenGet(nb.url, bobToken)).status, 403);
+    // The browser session still exists in the gateway, but NetBox no longer lets bob in.
+    const page = await c.request(`${gwUrl}/`, { headers: { Accept: 'text/html' } });
+    assert.match(await page.text(), /disabled/i);
     await signIn('bob');
     assert.equal((await tokenGet(nb.url, bobToken)).status, 200);
   });

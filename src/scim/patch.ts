@@ -21,6 +21,8 @@ const PATH_RE = /^([A-Za-z$][\w$-]*)(?:\[(.+)\])?(?:\.([A-Za-z$][\w$-]*))?$/s;
 
 function parsePath(text: string, defs: AttributeDef[], schemaUrn: string, where: string): Path | undefined {
   const bare = stripUrn(text.trim(), schemaUrn);
+  // Another schema's attribute (the enterprise extension Entra sends): not published, ignored.
+  if (/^urn:/i.test(bare)) return undefined;
   const m = PATH_RE.exec(bare);
   if (!m) throw badRequest('invalidPath', `${where}.path ${JSON.stringify(text)} is not an attribute path`);
   const attr = findAttribute([...COMMON_ATTRIBUTES, ...defs], m[1]!);

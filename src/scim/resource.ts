@@ -49,8 +49,9 @@ function coerce(def: AttributeDef, v: unknown, where: string): unknown {
     return v.map((x, i) => coerceSingle(def, x, `${where}[${i}]`));
   }
   if (def.multiValued) {
-    const list = Array.isArray(v) ? v : [v];
-    return list.map((x, i) => coerceSingle(def, x, `${where}[${i}]`)).filter((x) => x !== undefined);
+    const list = (Array.isArray(v) ? v : [v]).map((x, i) => coerceSingle(def, x, `${where}[${i}]`)).filter((x) => x !== undefined);
+    // An empty list is the attribute unassigned (RFC 7643 §2.5): left out, not [].
+    return list.length === 0 ? undefined : list;
   }
   if (Array.isArray(v)) throw badRequest('invalidValue', `${where} is single-valued, not a list`);
   return coerceSingle(def, v, where);

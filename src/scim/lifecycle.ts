@@ -27,7 +27,7 @@ export function scimIdentity(sourceId: string, id: string, u: UserFields, groups
     username: u.userName,
     ...p,
     groups: [...new Set(groups)].sort(),
-    attributes: { active: u.active, ...(u.externalId ? { externalId: u.externalId } : {}) },
+    attributes: { active: u.active !== false, ...(u.externalId ? { externalId: u.externalId } : {}) },
   };
 }
 

@@ -16,7 +16,8 @@ export interface UserFields {
   externalId?: string;
   displayName?: string;
   name?: { formatted?: string; familyName?: string; givenName?: string };
-  active: boolean;
+  /** Absent (never sent, or removed) counts as active; only false deprovisions. */
+  active?: boolean;
   emails?: ScimEmail[];
 }
 
@@ -99,7 +100,7 @@ export function userFields(input: unknown): UserFields {
   if (o.userName.length > 150) throw badRequest('invalidValue', 'userName is longer than 150 characters, the most a NetBox user name can have');
   const name = o.name as UserFields['name'];
   if (name && Object.keys(name).length === 0) delete o.name;
-  return { ...o, userName: o.userName, active: o.active === undefined ? true : (o.active as boolean) } as UserFields;
+  return { ...o, userName: o.userName } as UserFields;
 }
 
 export function groupFields(input: unknown): GroupFields {

@@ -76,13 +76,9 @@ export function createScimService(o: ScimServiceOptions) {
     };
   }
 
-  async function groupJson(g: StoredGroup): Promise<Json> {
-    const members = await Promise.all(
-      g.fields.members.map(async (m) => {
-        const u = await state.get<UserFields>('user', m.value);
-        return { value: m.value, $ref: `${base}/Users/${m.value}`, type: 'User', ...(u ? { display: u.fields.userName } : {}) };
-      }),
-    );
+  function groupJson(g: StoredGroup): Json {
+    // display is what the client sent (scim2-tester checks it comes back unchanged).
+    const members = g.fields.members.map((m) => ({ ...m, $ref: `${base}/Users/${m.value}`, type: 'User' }));
     return {
       schemas: [GROUP_SCHEMA],
       id: g.id,
@@ -127,9 +123,7 @@ export function createScimService(o: ScimServiceOptions) {
     return { start: Math.max(1, num('startIndex', 1)), count: Math.min(MAX_RESULTS, Math.max(0, num('count', 100))) };
   }
 
-  async function list(kind: 'user' | 'group', q: URLSearchParams): Promise<ScimResponse> {
-    const { start, count } = paging(q);
-    const filterText = q.get('filter');
+  async function resourcesOf(kind: 'user' | 'group', filterText: string | null): Promise<Json[]> {
     const defs = kind === 'user' ? USER_ATTRIBUTES : GROUP_ATTRIBUTES;
     const schema = kind === 'user' ? USER_SCHEMA : GROUP_SCHEMA;
     const match = filterText ? compileFilter(parseFilter(filterText), defs, schema) : () => true;
@@ -138,9 +132,16 @@ export function createScimService(o: ScimServiceOptions) {
       const groups = await state.all<GroupFields>('group');
       resources = (await state.all<UserFields>('user')).map((u) => userJson(u, groups.filter((g) => g.fields.members.some((m) => m.value === u.id))));
     } else {
-      resources = await Promise.all((await state.all<GroupFields>('group')).map(groupJson));
+      resources = (await state.all<GroupFields>('group')).map(groupJson);
     }
-    const hits = resources.filter(match);
+    return resources.filter(match);
+  }
+
+  /** A ListResponse over one resource type, or both (POST /.search at the root). */
+  async function list(kinds: Array<'user' | 'group'>, q: URLSearchParams): Promise<ScimResponse> {
+    const { start, count } = paging(q);
+    const hits: Json[] = [];
+    for (const k of kinds) hits.push(...(await resourcesOf(k, q.get('filter'))));
     const page = hits.slice(start - 1, start - 1 + count).map((r) => project(r, q));
     return ok(200, { schemas: [LIST_SCHEMA], totalResults: hits.length, itemsPerPage: page.length, startIndex: start, Resources: page });
   }
@@ -151,13 +152,13 @@ export function createScimService(o: ScimServiceOptions) {
     if (before && before.fields.userName.toLowerCase() !== f.userName.toLowerCase()) {
       await o.lifecycle.deactivate(before.fields.userName, `SCIM: renamed to ${f.userName}`);
     }
-    if (!f.active) {
+    if (f.active === false) {
       // Every write of an inactive user deprovisions again: idempotent, and a retry after a
       // NetBox outage completes what the first attempt could not.
       await o.lifecycle.deactivate(f.userName, why);
     } else {
       const identity = scimIdentity(o.sourceId, after.id, f, groups);
-      const wasActive = before ? before.fields.active : true;
+      const wasActive = before ? before.fields.active !== false : true;
       if (!wasActive || (before && !before.synced)) await o.lifecycle.activate(f.userName, why);
       const prev = before ? JSON.stringify(scimIdentity(o.sourceId, before.id, before.fields, previousGroups ?? groups)) : undefined;
       if (prev !== JSON.stringify(identity) || !before?.synced) await o.lifecycle.groupsChanged(f.userName, identity);
@@ -210,8 +211,8 @@ export function createScimService(o: ScimServiceOptions) {
       const after = JSON.stringify(fields) === JSON.stringify(before.fields) ? { ...before } : state.next(before, fields);
       if (after.version !== before.version) await state.put('user', after, fields.userName, before.fields.userName);
       const groups = (await groupsOf(id)).map((g) => g.fields.displayName);
-      const why = before.fields.active && !fields.active ? `SCIM ${req.method}: active false` : `SCIM ${req.method}`;
-      if (after.version !== before.version || !before.synced || !fields.active) await carry(() => syncUser(before, after, groups, groups, why), fields.userName);
+      const why = before.fields.active !== false && fields.active === false ? `SCIM ${req.method}: active false` : `SCIM ${req.method}`;
+      if (after.version !== before.version || !before.synced || fields.active === false) await carry(() => syncUser(before, after, groups, groups, why), fields.userName);
       const stored = (await state.get<UserFields>('user', id))!;
       return ok(200, project(userJson(stored, await groupsOf(id)), req.query), { ETag: etag(stored.version) });
     });
@@ -252,7 +253,7 @@ export function createScimService(o: ScimServiceOptions) {
       const groups = (await groupsOf(uid)).map((g) => g.fields.displayName);
       await carry(async () => {
         await o.store.update(`scim:user:${uid}`, { ...u, synced: false }, 100 * 365 * 24 * 3600 * 1000);
-        if (u.fields.active) await o.lifecycle.groupsChanged(u.fields.userName, scimIdentity(o.sourceId, uid, u.fields, groups));
+        if (u.fields.active !== false) await o.lifecycle.groupsChanged(u.fields.userName, scimIdentity(o.sourceId, uid, u.fields, groups));
         await o.store.update(`scim:user:${uid}`, { ...u, synced: true }, 100 * 365 * 24 * 3600 * 1000);
       }, u.fields.userName);
       void why;
@@ -321,6 +322,9 @@ export function createScimService(o: ScimServiceOptions) {
     const [top, id, extra] = segs;
     if (extra !== undefined) throw notFound(`no SCIM endpoint ${req.path}`);
     switch (top) {
+      case '.search':
+        if (id) throw notFound(`no SCIM endpoint ${req.path}`);
+        return search('all', req);
       case 'ServiceProviderConfig':
         only('GET');
         if (id) throw notFound(`no SCIM endpoint ${req.path}`);
@@ -339,7 +343,7 @@ export function createScimService(o: ScimServiceOptions) {
       case 'Users':
         if (!id) {
           only('GET', 'POST');
-          if (m === 'GET') return list('user', req.query);
+          if (m === 'GET') return list(['user'], req.query);
           needBody(req);
           return createUser(req);
         }
@@ -356,7 +360,7 @@ export function createScimService(o: ScimServiceOptions) {
       case 'Groups':
         if (!id) {
           only('GET', 'POST');
-          if (m === 'GET') return list('group', req.query);
+          if (m === 'GET') return list(['group'], req.query);
           needBody(req);
           return createGroup(req);
         }
@@ -376,14 +380,14 @@ export function createScimService(o: ScimServiceOptions) {
   }
 
   /** POST /Users/.search (RFC 7644 §3.4.3): the query parameters in a body. */
-  function search(kind: 'user' | 'group', req: ScimRequest): Promise<ScimResponse> {
+  function search(kind: 'user' | 'group' | 'all', req: ScimRequest): Promise<ScimResponse> {
     if (req.method !== 'POST') throw new ScimError(405, `${req.method} is not supported on ${req.path}; use POST`);
     needBody(req);
     const b = req.body as Json;
     const q = new URLSearchParams();
     for (const k of ['filter', 'startIndex', 'count']) if (b[k] !== undefined) q.set(k, String(b[k]));
     for (const k of ['attributes', 'excludedAttributes']) if (b[k] !== undefined) q.set(k, Array.isArray(b[k]) ? (b[k] as string[]).join(',') : String(b[k]));
-    return list(kind, q);
+    return list(kind === 'all' ? ['user', 'group'] : [kind], q);
   }
 
   async function handle(req: ScimRequest): Promise<ScimResponse> {

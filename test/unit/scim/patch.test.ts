@@ -131,7 +131,8 @@ describe('SCIM PATCH: Microsoft Entra ID shapes', () => {
     const f = scimFixture();
     const [a, b, c] = [await f.createUser('a'), await f.createUser('b'), await f.createUser('c')];
     const g = await f.createGroup('engineers');
-    const members = async () => f.json(await f.call('GET', `/Groups/${g.id}`)).members.map((m: any) => m.display).sort();
+    const byId = new Map([a, b, c].map((u) => [u.id, u.userName]));
+    const members = async () => f.json(await f.call('GET', `/Groups/${g.id}`)).members.map((m: any) => byId.get(m.value)).sort();
     await f.call('PATCH', `/Groups/${g.id}`, patchOp({ op: 'Add', path: 'members', value: [{ value: a.id }, { value: b.id }, { value: c.id }] }));
     assert.deepEqual(await members(), ['a', 'b', 'c']);
     await f.call('PATCH', `/Groups/${g.id}`, patchOp({ op: 'Remove', path: 'members', value: [{ value: a.id }] }));

@@ -67,7 +67,7 @@ function mergeComplex(current: unknown, value: unknown, where: string): Json {
   return { ...((typeof current === 'object' && current) || {}), ...(value as Json) };
 }
 
-function applyOne(r: Json, op: Op, p: Path, value: unknown, hasValue: boolean, schemaUrn: string, defs: AttributeDef[], where: string): void {
+function applyOne(r: Json, op: Op, p: Path, value: unknown, hasValue: boolean, schemaUrn: string, where: string): void {
   const name = p.attr.name;
   const cur = r[name];
   if (op !== 'remove' && !hasValue) throw badRequest('invalidValue', `${where}: ${op} needs a value`);
@@ -128,7 +128,6 @@ function applyOne(r: Json, op: Op, p: Path, value: unknown, hasValue: boolean, s
     else list.push(v);
   }
   r[name] = list;
-  void defs;
 }
 
 /** Applies a PatchOp body to a copy of `resource` (writable attributes only) and returns it. */
@@ -150,7 +149,7 @@ export function applyPatch(resource: Json, body: unknown, defs: AttributeDef[], 
     if (o.path !== undefined && typeof o.path !== 'string') throw badRequest('invalidPath', `${where}.path must be a string`);
     if (typeof o.path === 'string' && o.path.trim() !== '') {
       const p = parsePath(o.path, defs, schemaUrn, where);
-      if (p) applyOne(r, op, p, o.value, hasValue, schemaUrn, defs, where);
+      if (p) applyOne(r, op, p, o.value, hasValue, schemaUrn, where);
       return;
     }
     if (op === 'remove') throw badRequest('noTarget', `${where}: remove needs a path`);
@@ -158,7 +157,7 @@ export function applyPatch(resource: Json, body: unknown, defs: AttributeDef[], 
     for (const [k, v] of Object.entries(o.value as Json)) {
       if (k === 'schemas' || k === 'meta') continue;
       const p = parsePath(k, defs, schemaUrn, `${where}.value`);
-      if (p) applyOne(r, op, p, v, true, schemaUrn, defs, `${where}.value.${k}`);
+      if (p) applyOne(r, op, p, v, true, schemaUrn, `${where}.value.${k}`);
     }
   });
   return r;

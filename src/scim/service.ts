@@ -163,7 +163,7 @@ export function createScimService(o: ScimServiceOptions) {
       const prev = before ? JSON.stringify(scimIdentity(o.sourceId, before.id, before.fields, previousGroups ?? groups)) : undefined;
       if (prev !== JSON.stringify(identity) || !before?.synced) await o.lifecycle.groupsChanged(f.userName, identity);
     }
-    await o.store.update(`scim:user:${after.id}`, { ...after, synced: true }, 100 * 365 * 24 * 3600 * 1000);
+    await state.setSynced(after, true);
   }
 
   /** Runs the lifecycle; a failure leaves the record unsynced and answers 503 so the client retries. */
@@ -242,7 +242,7 @@ export function createScimService(o: ScimServiceOptions) {
   }
 
   /** Re-decides every user whose group names changed with this group write. */
-  async function syncMembers(before: GroupFields | undefined, after: GroupFields | undefined, why: string): Promise<void> {
+  async function syncMembers(before: GroupFields | undefined, after: GroupFields | undefined): Promise<void> {
     const renamed = before && after && before.displayName !== after.displayName;
     const was = new Set(before?.members.map((m) => m.value) ?? []);
     const now = new Set(after?.members.map((m) => m.value) ?? []);
@@ -252,11 +252,10 @@ export function createScimService(o: ScimServiceOptions) {
       if (!u) continue;
       const groups = (await groupsOf(uid)).map((g) => g.fields.displayName);
       await carry(async () => {
-        await o.store.update(`scim:user:${uid}`, { ...u, synced: false }, 100 * 365 * 24 * 3600 * 1000);
+        await state.setSynced(u, false);
         if (u.fields.active !== false) await o.lifecycle.groupsChanged(u.fields.userName, scimIdentity(o.sourceId, uid, u.fields, groups));
-        await o.store.update(`scim:user:${uid}`, { ...u, synced: true }, 100 * 365 * 24 * 3600 * 1000);
+        await state.setSynced(u, true);
       }, u.fields.userName);
-      void why;
     }
   }
 
@@ -267,7 +266,7 @@ export function createScimService(o: ScimServiceOptions) {
       const g = state.fresh(fields);
       await state.put('group', { ...g, synced: true }, fields.displayName);
       log.info({ event: 'scim_group_created', group: fields.displayName, id: g.id, members: fields.members.length }, 'SCIM: group created');
-      await syncMembers(undefined, fields, 'SCIM: group created');
+      await syncMembers(undefined, fields);
       return ok(201, await groupJson(g), { Location: `${base}/Groups/${g.id}`, ETag: etag(g.version) });
     });
   }
@@ -289,7 +288,7 @@ export function createScimService(o: ScimServiceOptions) {
         current = { ...state.next(before, fields), synced: true };
         await state.put('group', current, fields.displayName, before.fields.displayName);
         log.info({ event: 'scim_group_changed', group: fields.displayName, id }, 'SCIM: group changed');
-        await syncMembers(before.fields, fields, `SCIM ${req.method} group`);
+        await syncMembers(before.fields, fields);
       }
       // Entra asks for no body on group PATCH (it sends excludedAttributes=members anyway).
       return ok(200, project(await groupJson(current), req.query), { ETag: etag(current.version) });
@@ -302,7 +301,7 @@ export function createScimService(o: ScimServiceOptions) {
       checkIfMatch(req, g.version);
       await state.remove('group', id, g.fields.displayName);
       log.info({ event: 'scim_group_deleted', group: g.fields.displayName, id }, 'SCIM: group deleted');
-      await syncMembers(g.fields, undefined, 'SCIM DELETE group');
+      await syncMembers(g.fields, undefined);
       return ok(204, undefined);
     });
   }

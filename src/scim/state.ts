@@ -14,6 +14,8 @@ export interface Stored<F> {
   version: number;
   /** False between a change and the lifecycle call that carries it to NetBox: a retry redoes it. */
   synced: boolean;
+  /** Creation order for stable list pages: milliseconds × 1000 + a per-process counter. */
+  order: number;
 }
 export type StoredUser = Stored<UserFields>;
 export type StoredGroup = Stored<GroupFields>;
@@ -35,7 +37,7 @@ export function scimState(store: KeyValueStore, now: () => number = Date.now) {
   async function all<F>(k: Kind): Promise<Stored<F>[]> {
     const ids = await store.indexMembers(index(k));
     const found = await Promise.all(ids.map((id) => get<F>(k, id)));
-    return found.filter((x): x is Stored<F> => x !== undefined).sort((a, b) => (a.created === b.created ? (a.id < b.id ? -1 : 1) : a.created < b.created ? -1 : 1));
+    return found.filter((x): x is Stored<F> => x !== undefined).sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : 1));
   }
 
   async function put<F>(k: Kind, r: Stored<F>, name: string, previousName?: string): Promise<void> {
@@ -51,10 +53,12 @@ export function scimState(store: KeyValueStore, now: () => number = Date.now) {
     await store.removeFromIndex(index(k), id);
   }
 
+  let counter = 0;
   /** A new record; the caller has checked uniqueness under the lock. */
   function fresh<F>(fields: F): Stored<F> {
-    const t = new Date(now()).toISOString();
-    return { id: randomUUID(), fields, created: t, lastModified: t, version: 1, synced: false };
+    const ms = now();
+    const t = new Date(ms).toISOString();
+    return { id: randomUUID(), fields, created: t, lastModified: t, version: 1, synced: false, order: ms * 1000 + (counter++ % 1000) };
   }
 
   function next<F>(r: Stored<F>, fields: F): Stored<F> {
@@ -80,7 +84,12 @@ export function scimState(store: KeyValueStore, now: () => number = Date.now) {
     throw new ScimError(503, 'another SCIM change is still in progress; retry');
   }
 
-  return { get, idByName, all, put, remove, fresh, next, exclusive };
+  /** Records whether the user's last change has reached NetBox (false: a retry redoes it). */
+  async function setSynced(u: Stored<unknown>, synced: boolean): Promise<void> {
+    await store.update(key('user', u.id), { ...u, synced }, KEEP_MS);
+  }
+
+  return { get, idByName, all, put, remove, fresh, next, exclusive, setSynced };
 }
 
 export type ScimState = ReturnType<typeof scimState>;

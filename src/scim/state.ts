@@ -1,7 +1,7 @@
 // SCIM Users and Groups in the gateway's KeyValueStore (memory, or the shared Redis store, where
 // they survive restarts and every replica sees them). Values are the writable fields plus ids,
 // timestamps and a version for ETags; name keys keep userName and displayName unique.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { KeyValueStore } from '../store/store.js';
 import { ScimError } from './errors.js';
 import type { GroupFields, UserFields } from './resource.js';
@@ -28,7 +28,8 @@ export type Kind = 'user' | 'group';
 
 export function scimState(store: KeyValueStore, now: () => number = Date.now) {
   const key = (k: Kind, id: string) => `scim:${k}:${id}`;
-  const nameKey = (k: Kind, name: string) => `scim:${k}name:${name.toLowerCase()}`;
+  // Key names are not encrypted (values are): a digest keeps user and group names out of them.
+  const nameKey = (k: Kind, name: string) => `scim:${k}name:${createHash('sha256').update(name.toLowerCase()).digest('base64url')}`;
   const index = (k: Kind) => `scim:${k}s`;
 
   const get = <F>(k: Kind, id: string) => store.get<Stored<F>>(key(k, id));

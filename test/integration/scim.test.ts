@@ -47,6 +47,10 @@ policy:
       sources: scim
       groups: netbox-admins
       superuser: true
+    - name: no-contractors
+      effect: deny
+      sources: scim
+      groups: contractors
     - name: corp-users
       sources: corp
 `;
@@ -191,6 +195,20 @@ describe('SCIM against the gateway and NetBox 4.7', { timeout: 15 * 60_000 }, ()
     assert.deepEqual(await withToken(nb.url, token), { status: 403, body: { detail: 'User inactive' } });
     assert.equal((await scim('GET', `/Users/${bobId}`)).status, 404);
     assert.deepEqual((await scim('GET', `/Groups/${admins.body.id}`)).body.members, []);
+  });
+
+  it('a group change the policy denies deactivates the user; leaving that group lets them in again', async () => {
+    const alice = await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'alice' });
+    assert.equal(alice.status, 201, JSON.stringify(alice.body));
+    assert.equal(await signInAtNetbox('alice', []), 200);
+    const token = await tokenFor('alice');
+    const contractors = await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'contractors', members: [{ value: alice.body.id }] });
+    assert.equal(contractors.status, 201, JSON.stringify(contractors.body));
+    assert.deepEqual(await withToken(nb.url, token), { status: 403, body: { detail: 'User inactive' } });
+    await gw.waitForLog((l) => l.event === 'scim_deactivate' && l.user === 'alice' && String(l.why).startsWith('policy: denied by rule "no-contractors"'));
+    const left = await scim('PATCH', `/Groups/${contractors.body.id}`, patchOp({ op: 'remove', path: `members[value eq "${alice.body.id}"]` }));
+    assert.equal(left.status, 200, JSON.stringify(left.body));
+    assert.equal((await withToken(nb.url, token)).status, 200);
   });
 
   it('a local NetBox superuser with the same name as a SCIM user is never touched', async () => {

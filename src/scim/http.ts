@@ -57,7 +57,7 @@ export function createScimHttp(deps: ScimHttpDeps) {
   };
 
   /** True when `rest` (the path below pathPrefix) is SCIM's and SCIM is enabled. */
-  const matches = (rest: string) => deps.cfg().scim.enabled && (rest === SCIM_BASE || rest.startsWith(`${SCIM_BASE}/`));
+  const matches = (rest: string) => deps.cfg().scim?.enabled === true && (rest === SCIM_BASE || rest.startsWith(`${SCIM_BASE}/`));
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL, rest: string): Promise<void> => {
     const cfg = deps.cfg();

@@ -94,3 +94,16 @@ export function scimState(store: KeyValueStore, now: () => number = Date.now) {
 }
 
 export type ScimState = ReturnType<typeof scimState>;
+
+/**
+ * What SCIM says about a user name, for sign-in: 'inactive' when the IdP deactivated the user
+ * (admission should then refuse rather than reactivate the NetBox user), 'active', or 'unknown'
+ * when SCIM has no such user. One store read by a digest key, one by id.
+ */
+export async function scimUserStatus(store: KeyValueStore, userName: string): Promise<'active' | 'inactive' | 'unknown'> {
+  const state = scimState(store);
+  const id = await state.idByName('user', userName);
+  const u = id ? await state.get<UserFields>('user', id) : undefined;
+  if (!u || u.fields.userName.toLowerCase() !== userName.toLowerCase()) return 'unknown';
+  return u.fields.active === false ? 'inactive' : 'active';
+}

@@ -151,3 +151,17 @@ describe('SCIM protocol', () => {
     assert.deepEqual([got.userName, got.displayName, got.meta.version, got.groups.map((g: any) => g.display)], ['jane', 'Jane', 'W/"2"', ['admins']]);
   });
 });
+
+describe('scimUserStatus (for admission)', () => {
+  it('says inactive for a user the IdP deactivated, active otherwise, unknown for names SCIM lacks', async () => {
+    const { scimUserStatus } = await import('../../../src/scim/state.js');
+    const f = scimFixture();
+    const u = await f.createUser('Lena');
+    assert.equal(await scimUserStatus(f.store, 'lena'), 'active');
+    await f.call('PATCH', `/Users/${u.id}`, patchOp({ op: 'replace', path: 'active', value: false }));
+    assert.equal(await scimUserStatus(f.store, 'Lena'), 'inactive');
+    assert.equal(await scimUserStatus(f.store, 'someone-else'), 'unknown');
+    await f.call('DELETE', `/Users/${u.id}`);
+    assert.equal(await scimUserStatus(f.store, 'Lena'), 'unknown');
+  });
+});

@@ -6,6 +6,12 @@
 import type { SourceKind } from './sources/registry.js';
 export type { SourceKind };
 
+/**
+ * Who delivered an identity: a sign-in source kind, or `scim`, an identity-only kind pushed by a
+ * provisioning client (src/scim/) that has no source definition and never signs anyone in.
+ */
+export type IdentityKind = SourceKind | 'scim';
+
 /** A JSON-like attribute value as a source delivers it (claims, RADIUS attributes, AV pairs). */
 export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
 export type Attributes = { [key: string]: AttributeValue };
@@ -17,7 +23,7 @@ export type Attributes = { [key: string]: AttributeValue };
  */
 export interface Identity {
   sourceId: string;
-  sourceKind: SourceKind;
+  sourceKind: IdentityKind;
   /** Stable id at the source (OIDC `sub`, LDAP DN, or the user name for AAA). */
   subject: string;
   username: string;

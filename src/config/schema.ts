@@ -210,6 +210,22 @@ export const metricsSchema = z.strictObject({
   listen: hostPort(9464).optional(),
 });
 
+/** SCIM 2.0 service provider for Entra ID, Okta, authentik (docs/scim.md); off unless enabled. */
+export const scimSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /**
+     * Bearer secrets the provisioning client sends (several, for rotation), e.g.
+     * ["${file:/etc/netbox-gate/scim.token}"]; compared in constant time.
+     */
+    tokens: z.array(secret.refine((t) => t.length >= 16, 'must be at least 16 characters: a long random secret (openssl rand -base64 32)')).min(1).optional(),
+    /** The source id of the `scim` identity: what policy rules name in `sources:`. */
+    sourceId: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, "-" and "_"').default('scim'),
+  })
+  .superRefine((s, ctx) => {
+    if (s.enabled && !s.tokens) ctx.addIssue({ code: 'custom', path: ['tokens'], message: 'required with scim.enabled: the bearer secret(s) the provisioning client sends (e.g. ["${file:/etc/netbox-gate/scim.token}"])' });
+  });
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   netbox: netboxSchema,
@@ -221,6 +237,7 @@ export const configSchema = z.strictObject({
   policy: policySchema,
   /** NetBox groups and object permissions as code (`netbox-gate netbox plan|apply`, docs/permissions.md). */
   netboxObjects: netboxObjectsSchema.optional(),
+  scim: scimSchema.prefault({}),
   /** Directory sync and RADIUS inactivity (docs/lifecycle.md); deprovisioning needs netbox.api. */
   lifecycle: lifecycleSchema.optional(),
 });

@@ -58,12 +58,20 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
   const logging = section<ParsedConfig['logging']>('logging', undefined);
   const metrics = section<ParsedConfig['metrics']>('metrics', undefined);
   const netboxObjects = section<NetboxObjectsConfig | undefined>('netboxObjects', netboxObjectsSchema);
+  const scim = section<ParsedConfig['scim']>('scim', undefined);
   const lifecycle = section<LifecycleConfig | undefined>('lifecycle', undefined);
 
   const sources = validateSources(raw.sources, loc, issues, notices);
 
   const sep = netbox.fields.groupSeparator ?? '|';
-  const policy = validatePolicy(raw.policy, loc, issues, sep, sources.ids);
+  const policyIds = new Set(sources.ids);
+  if (scim.value?.enabled) {
+    // The `scim` identity is policy input like a source's: rules may name it in `sources:`.
+    if (sources.ids.has(scim.value.sourceId)) at(['scim', 'sourceId'], `"${scim.value.sourceId}" is already a source id; the scim identity needs its own`);
+    policyIds.add(scim.value.sourceId);
+    if (netbox.value && !netbox.value.api) at(['scim', 'enabled'], 'needs netbox.api: a SCIM deactivation reaches NetBox through its REST API');
+  }
+  const policy = validatePolicy(raw.policy, loc, issues, sep, policyIds);
 
   checkNetbox(netbox.fields, sep, at);
   checkManagedGroup(netbox.fields, raw.policy, loc, at, notices);
@@ -80,7 +88,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
     at(['sessions', 'idleTimeout'], 'must not be longer than sessions.absoluteTimeout');
   }
 
-  if (issues.length > 0 || !server.value || !netbox.value || !sessions.value || !signIn.value || !logging.value || !metrics.value || !policy.compiled || !policy.source) {
+  if (issues.length > 0 || !server.value || !netbox.value || !sessions.value || !signIn.value || !logging.value || !metrics.value || !scim.value || !policy.compiled || !policy.source) {
     return { issues, notices };
   }
   const config: GateConfig = {
@@ -95,6 +103,7 @@ export function validateConfig(raw: unknown, loc: Located): Validation {
     policy: policy.compiled,
     policySource: policy.source,
     netboxObjects: netboxObjects.value,
+    scim: scim.value,
     lifecycle: lifecycle.value,
     notices,
   };

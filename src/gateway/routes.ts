@@ -1,6 +1,7 @@
 // The gateway's own pages under the reserved prefix (NetBox has no URL starting with a dot):
 // health, sign-in chooser and form, IdP redirect and callback, refusal, sign-out.
 import type http from 'node:http';
+import { createScimHttp } from '../scim/http.js';
 import { gatewayCookieNames, type GatewayContext } from './context.js';
 import { clearCookie, getCookie } from './cookies.js';
 import { whoAmI } from './me.js';
@@ -23,6 +24,8 @@ export function createRoutes(ctx: GatewayContext, signIn: ReturnType<typeof crea
   const rt = () => ctx.rt();
   const prefix = () => rt().cfg.server.pathPrefix;
   const names = () => gatewayCookieNames(rt().cfg.sessions.cookieName);
+  // SCIM 2.0 for provisioning clients (docs/scim.md): bearer-authenticated, no session.
+  const scim = createScimHttp({ cfg: () => rt().cfg, store: ctx.store, logger: ctx.logger });
 
   /** Ends the gateway session and NetBox's, then the IdP's or the proxy's session where there is one. */
   const signOut = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -41,6 +44,7 @@ export function createRoutes(ctx: GatewayContext, signIn: ReturnType<typeof crea
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL, client: Client) => {
     const rest = url.pathname.slice(prefix().length);
     if (rest === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (scim.matches(rest)) return scim.handle(req, res, url, rest);
     if (rest === '/ready') {
       const r = await readiness(ctx);
       return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r.checks });

@@ -3,7 +3,7 @@
 // otherwise the NetBox groups are set to what the policy gives. Directory sync uses it, and so
 // can SCIM (a group change pushed by the IdP, decided on a `scim` identity).
 import type { GateConfig } from '../config/load.js';
-import type { ManagedUsers, NetboxUser } from '../netbox/api/users.js';
+import type { ManagedUsers, NetboxUser, UserChanges } from '../netbox/api/users.js';
 import { hasStaffFlag } from '../netbox/version.js';
 import type { Decision, Logger } from '../types.js';
 import type { Deprovisioner, LifecycleWhy } from './deprovision.js';
@@ -51,12 +51,21 @@ export async function applyDecision(deps: ApplyDeps, user: NetboxUser | string, 
     if (r.result === 'reactivated') out.push('reactivated');
   }
   const want = netboxGroupsOf(cfg, d);
-  if (want.length !== have.size || want.some((g) => !have.has(g))) {
+  // Profile fields the source gives travel too (NetBox otherwise updates them only at a sign-in).
+  const profile: UserChanges = {};
+  if (d.email && d.email !== u.email) profile.email = d.email;
+  if (d.firstName && d.firstName !== u.first_name) profile.first_name = d.firstName;
+  if (d.lastName && d.lastName !== u.last_name) profile.last_name = d.lastName;
+  const groupsDiffer = want.length !== have.size || want.some((g) => !have.has(g));
+  if (groupsDiffer || Object.keys(profile).length > 0) {
     try {
-      const r = await users.update(name, { groups: want });
+      const r = await users.update(name, { ...profile, ...(groupsDiffer ? { groups: want } : {}) });
       if (r.outcome === 'changed') {
         out.push('groups_changed');
-        logger.info({ audit: 'groups_sync', user: name, trigger: why.trigger, detail: why.detail, ...(why.actor ? { actor: why.actor } : {}), from: [...have], to: want, result: 'changed' }, `groups of ${name} changed (${why.trigger})`);
+        logger.info(
+          { audit: 'groups_sync', user: name, trigger: why.trigger, detail: why.detail, ...(why.actor ? { actor: why.actor } : {}), from: [...have], to: want, profile: Object.keys(profile), result: 'changed' },
+          `groups${Object.keys(profile).length ? ' and profile' : ''} of ${name} changed (${why.trigger})`,
+        );
       }
     } catch (err) {
       out.push('groups_failed');

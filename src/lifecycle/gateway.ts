@@ -11,6 +11,7 @@ import type { Decision, Identity, Logger } from '../types.js';
 import { createDeprovisioner, type Deprovisioner, type LifecycleWhy, type UserSessionEnder } from './deprovision.js';
 import { applyDecision, type AppliedChange } from './apply.js';
 import { recordSignIn } from './records.js';
+import { scimUserStatus } from '../scim/state.js';
 
 export interface GatewayLifecycle {
   /** The deprovisioner of the current config; undefined without netbox.api. */
@@ -74,6 +75,11 @@ export function createGatewayLifecycle(deps: GatewayLifecycleDeps): GatewayLifec
         await recordSignIn(store, d.username, { source: identity.sourceId, kind: identity.sourceKind, sourceUser: identity.username, lastSignInAt: now(), ...(typeof oid === 'string' ? { oid } : {}) });
       } catch (err) {
         logger.warn({ user: d.username, err: (err as Error).message }, 'could not record the sign-in for directory sync');
+      }
+      // A sign-in must not undo a deactivation the IdP pushed through SCIM (docs/scim.md).
+      if ((await scimUserStatus(store, d.username).catch(() => 'unknown')) === 'inactive') {
+        logger.warn({ audit: 'reactivate', user: d.username, trigger: 'sign_in', detail: 'deactivated through SCIM', result: 'skipped' }, `reactivate ${d.username}: skipped, SCIM says the user is inactive`);
+        return;
       }
       // A failure is logged (audit line, result failed) and the sign-in goes on: NetBox then
       // refuses an inactive user itself and the gateway shows "your NetBox account is disabled".

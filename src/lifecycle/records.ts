@@ -2,13 +2,13 @@
 // source the user last signed in with (NetBox cannot say: its groups are the policy's output),
 // when, and who deprovisioned the user (so sync never undoes an administrator's or SCIM's act).
 import type { KeyValueStore } from '../store/store.js';
-import type { SourceKind } from '../types.js';
+import type { IdentityKind } from '../types.js';
 
 /** Written at every allowed sign-in. */
 export interface UserSourceRecord {
   /** The source id (config) and its kind. */
   source: string;
-  kind: SourceKind;
+  kind: IdentityKind;
   /** The name the source knows (the policy may map it to another NetBox user name). */
   sourceUser: string;
   lastSignInAt: number;

@@ -8,10 +8,19 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { startDemoIdp, type DemoIdp } from '../../demo/idp.js';
+import { findSessions } from '../../src/cli/sessions.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { sessionKeyOfHash } from '../../src/gateway/sessions.js';
 import { createDeprovisioner } from '../../src/lifecycle/deprovision.js';
+import { createGatewayLifecycle } from '../../src/lifecycle/gateway.js';
+import { scimLifecycleFromGateway } from '../../src/lifecycle/scim.js';
+import { scimIdentity } from '../../src/scim/lifecycle.js';
+import { openStore } from '../../src/store/open.js';
 import { createNetboxClient } from '../../src/netbox/api/client.js';
 import { managedUsers } from '../../src/netbox/api/users.js';
 import { createMemoryStore } from '../../src/store/memory.js';
@@ -21,7 +30,7 @@ import { startRedis, type RedisServer } from '../support/redis.js';
 import { CookieClient, signInThroughDemoIdp } from '../support/http-client.js';
 import { recordingLogger } from '../support/logger.js';
 import type { NetboxInstance } from '../support/netbox.js';
-import { netboxUser } from '../support/netbox-users.js';
+import { groupNames, netboxUser } from '../support/netbox-users.js';
 import { freePort } from '../support/ports.js';
 
 const SECRET = 'deprovision-client-secret';
@@ -240,6 +249,50 @@ describe('deprovisioning (real NetBox 4.7, demo IdP)', { timeout: 600_000 }, () 
     assert.match(await page.text(), /disabled/i);
     await signIn('bob');
     assert.equal((await tokenGet(nb.url, bobToken)).status, 200);
+  });
+
+  it('SCIM through the deprovisioner: deactivate ends his sessions and NetBox refuses the token; a group change decides again; activate restores', async () => {
+    const cfg = parseConfigText(yaml, join(tmpdir(), 'gw.yaml'), { ...process.env, ...env() });
+    const store = await openStore(cfg.sessions, recordingLogger());
+    const log = recordingLogger();
+    // What the gateway's session manager does, over the shared store: every session of the user.
+    const sessions = {
+      endUserSessions: async (u: string) => {
+        const found = await findSessions(store, { user: u });
+        for (const f of found) await store.delete(sessionKeyOfHash(f.hash));
+        return found.length;
+      },
+    };
+    const gl = createGatewayLifecycle({ store, logger: log, now: Date.now, config: () => cfg, sessions });
+    const scim = scimLifecycleFromGateway(gl, () => cfg);
+    try {
+      const c = await signIn('bob');
+      assert.equal(await sessionStatus(c), 200);
+      await scim.deactivate('bob', 'SCIM PATCH active=false');
+      assert.equal(await sessionStatus(c), 401);
+      assert.deepEqual(JSON.parse((await tokenGet(gwUrl, bobToken)).body), { detail: 'User inactive' });
+      const line = log.records.find((r) => r.obj['audit'] === 'deprovision');
+      assert.deepEqual([line?.obj['trigger'], line?.obj['result']], ['scim', 'deactivated']);
+      assert.ok(Number(line?.obj['sessionsEnded']) >= 1, 'every session of bob (earlier sign-ins too)');
+
+      await scim.activate('bob', 'SCIM PATCH active=true');
+      assert.equal((await tokenGet(nb.url, bobToken)).status, 200);
+
+      const fields = { userName: 'bob', name: { givenName: 'Robert' } };
+      await scim.groupsChanged('bob', scimIdentity('scim', 'id-bob', fields, []));
+      assert.equal((await tokenGet(nb.url, bobToken)).status, 403, 'no group the policy allows: deprovisioned');
+      await scim.groupsChanged('bob', scimIdentity('scim', 'id-bob', fields, ['network-engineers']));
+      assert.equal((await tokenGet(nb.url, bobToken)).status, 200, 'allowed again: reactivated');
+      const u = await netboxUser(nb, 'bob');
+      assert.deepEqual(groupNames(u), ['Network Engineers']);
+      assert.equal(u?.first_name, 'Robert');
+      // A local superuser with a SCIM user's name is never edited.
+      await scim.deactivate(nb.adminUser, 'SCIM DELETE');
+      assert.equal((await netboxUser(nb, nb.adminUser))?.is_active, true);
+    } finally {
+      await gl.close();
+      await store.close();
+    }
   });
 
   it('a local NetBox superuser made by hand is never touched: the deprovisioner skips it with an audit line', async () => {

@@ -1,6 +1,7 @@
 // The gateway's own pages under the reserved prefix (NetBox has no URL starting with a dot):
 // health, sign-in chooser and form, IdP redirect and callback, refusal, sign-out.
 import type http from 'node:http';
+import { scimLifecycleFromGateway } from '../lifecycle/scim.js';
 import { createScimHttp } from '../scim/http.js';
 import { gatewayCookieNames, type GatewayContext } from './context.js';
 import { clearCookie, getCookie } from './cookies.js';
@@ -25,7 +26,14 @@ export function createRoutes(ctx: GatewayContext, signIn: ReturnType<typeof crea
   const prefix = () => rt().cfg.server.pathPrefix;
   const names = () => gatewayCookieNames(rt().cfg.sessions.cookieName);
   // SCIM 2.0 for provisioning clients (docs/scim.md): bearer-authenticated, no session.
-  const scim = createScimHttp({ cfg: () => rt().cfg, store: ctx.store, logger: ctx.logger });
+  // SCIM changes go through the same deprovisioner as every other trigger: a deactivation ends
+  // the user's gateway sessions on every replica too, not only their NetBox account.
+  const scim = createScimHttp({
+    cfg: () => rt().cfg,
+    store: ctx.store,
+    logger: ctx.logger,
+    lifecycle: () => scimLifecycleFromGateway(ctx.lifecycle!, () => rt().cfg),
+  });
 
   /** Ends the gateway session and NetBox's, then the IdP's or the proxy's session where there is one. */
   const signOut = async (req: http.IncomingMessage, res: http.ServerResponse) => {

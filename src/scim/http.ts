@@ -3,11 +3,10 @@
 // the state lives in the store, so nothing is lost), and writes SCIM JSON.
 import type http from 'node:http';
 import type { GateConfig } from '../config/load.js';
-import { netboxClientFromConfig } from '../netbox/api/config.js';
 import type { KeyValueStore } from '../store/store.js';
 import type { Logger } from '../types.js';
 import { SCIM_ERROR_SCHEMA } from './errors.js';
-import { netboxScimLifecycle, type ScimLifecycle } from './lifecycle.js';
+import type { ScimLifecycle } from './lifecycle.js';
 import { createScimService, type ScimService } from './service.js';
 
 export const SCIM_BASE = '/scim/v2';
@@ -17,8 +16,8 @@ export interface ScimHttpDeps {
   cfg(): GateConfig;
   store: KeyValueStore;
   logger: Logger;
-  /** What carries changes to NetBox; default: netboxScimLifecycle over netbox.api. */
-  lifecycle?: (cfg: GateConfig) => ScimLifecycle;
+  /** What carries changes to NetBox and the gateway's sessions (src/lifecycle/scim.ts). */
+  lifecycle: (cfg: GateConfig) => ScimLifecycle;
 }
 
 /** The body as text, or an error message for a body over the limit. */
@@ -48,7 +47,7 @@ export function createScimHttp(deps: ScimHttpDeps) {
   const serviceFor = (cfg: GateConfig): ScimService => {
     let s = services.get(cfg);
     if (!s) {
-      const lifecycle = deps.lifecycle?.(cfg) ?? defaultLifecycle(cfg, deps.logger);
+      const lifecycle = deps.lifecycle(cfg);
       const base = new URL(`${cfg.server.pathPrefix}${SCIM_BASE}`, cfg.server.publicUrl).href;
       s = createScimService({ store: deps.store, lifecycle, tokens: cfg.scim.tokens ?? [], sourceId: cfg.scim.sourceId, baseUrl: base, logger: deps.logger });
       services.set(cfg, s);
@@ -87,9 +86,3 @@ export function createScimHttp(deps: ScimHttpDeps) {
   return { matches, handle };
 }
 
-function defaultLifecycle(cfg: GateConfig, logger: Logger): ScimLifecycle {
-  const client = netboxClientFromConfig(cfg, { logger });
-  // validate.ts requires netbox.api with scim.enabled; this is the belt to its braces.
-  if (!client) throw new Error('scim.enabled needs netbox.api');
-  return netboxScimLifecycle({ client, managedGroup: cfg.netbox.managedGroup, superuserGroup: cfg.netbox.superuserGroup, policy: () => cfg.policy, logger });
-}

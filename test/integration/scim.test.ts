@@ -206,7 +206,7 @@ describe('SCIM against the gateway and NetBox 4.7', { timeout: 15 * 60_000 }, ()
     const contractors = await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'contractors', members: [{ value: alice.body.id }] });
     assert.equal(contractors.status, 201, JSON.stringify(contractors.body));
     assert.deepEqual(await withToken(nb.url, token), { status: 403, body: { detail: 'User inactive' } });
-    await gw.waitForLog((l) => l.event === 'scim_deactivate' && l.user === 'alice' && String(l.why).startsWith('policy: denied by rule "no-contractors"'));
+    await gw.waitForLog((l) => l.audit === 'deprovision' && l.trigger === 'scim' && l.user === 'alice' && /policy now denies the user \(denied_by_rule\)/.test(String(l.detail)));
     const left = await scim('PATCH', `/Groups/${contractors.body.id}`, patchOp({ op: 'remove', path: `members[value eq "${alice.body.id}"]` }));
     assert.equal(left.status, 200, JSON.stringify(left.body));
     assert.equal((await withToken(nb.url, token)).status, 200);
@@ -219,6 +219,6 @@ describe('SCIM against the gateway and NetBox 4.7', { timeout: 15 * 60_000 }, ()
     assert.equal(off.status, 200, JSON.stringify(off.body));
     assert.equal((await netboxUser(nb, nb.adminUser))?.is_active, true);
     assert.equal((await withToken(nb.url, nb.adminAuthorization)).status, 200);
-    await gw.waitForLog((l) => l.event === 'scim_unmanaged' && l.user === nb.adminUser);
+    await gw.waitForLog((l) => l.audit === 'deprovision' && l.trigger === 'scim' && l.user === nb.adminUser && l.result === 'unmanaged');
   });
 });

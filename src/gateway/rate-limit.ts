@@ -3,6 +3,8 @@
 // (at most `maxKeys` counters) and every call does O(1) work, so a flood of new names or
 // addresses costs the attacker, not the gateway: a Map keeps insertion order, a counter is
 // re-inserted when its window restarts, so the Map's head is always the oldest window.
+import { createHash } from 'node:crypto';
+import type { Counter, KeyValueStore } from '../store/store.js';
 
 export interface RateLimiter {
   /** Seconds to wait, or 0 when this attempt may go ahead (and is counted). */
@@ -84,5 +86,52 @@ export function createRateLimiter(o: RateLimiterOptions): RateLimiter {
       windows.delete(key);
     },
     stats: () => ({ keys: windows.size, touched }),
+  };
+}
+
+/**
+ * The password form's limits as one object: per client address and per user name, in this
+ * process and, with a shared store (Redis), across every replica. The in-process limiters go
+ * first: they are bounded and cost nothing, and an attempt they refuse never reaches the store,
+ * so a flood cannot fill Redis either. Names and addresses reach the store only as hashes.
+ */
+export interface SignInLimits {
+  /** Seconds to wait, or 0 when the attempt may go ahead (the address's attempt is counted). */
+  admit(address: string, userKey: string): Promise<number>;
+  /** The source refused the credentials: counts against the user name. */
+  failed(userKey: string): Promise<void>;
+  /** A successful sign-in clears the user name's count. */
+  succeeded(userKey: string): Promise<void>;
+}
+
+export interface SharedCounters {
+  store: Pick<KeyValueStore, 'increment' | 'counter' | 'delete'>;
+  user: () => RateLimit;
+  address: () => RateLimit;
+}
+
+const counterKey = (kind: 'a' | 'u', key: string) => `rl:${kind}:${createHash('sha256').update(key).digest('base64url')}`;
+const waitSeconds = (c: Counter | undefined, attempts: number) => (c && c.count > attempts ? Math.max(1, Math.ceil(c.ttlMs / 1000)) : 0);
+
+export function createSignInLimits(o: { user: RateLimiter; address: RateLimiter; shared?: SharedCounters }): SignInLimits {
+  const { shared } = o;
+  return {
+    async admit(address, userKey) {
+      const local = Math.max(o.address.hit(address), o.user.peek(userKey));
+      if (local > 0 || !shared) return local;
+      const a = shared.address();
+      const u = shared.user();
+      const [addr, user] = await Promise.all([shared.store.increment(counterKey('a', address), a.windowMs), shared.store.counter(counterKey('u', userKey))]);
+      // The user count is read, not counted: only refused credentials count against a name.
+      return Math.max(waitSeconds(addr, a.attempts), waitSeconds(user && { ...user, count: user.count + 1 }, u.attempts));
+    },
+    async failed(userKey) {
+      o.user.hit(userKey);
+      if (shared) await shared.store.increment(counterKey('u', userKey), shared.user().windowMs);
+    },
+    async succeeded(userKey) {
+      o.user.reset(userKey);
+      if (shared) await shared.store.delete(counterKey('u', userKey));
+    },
   };
 }

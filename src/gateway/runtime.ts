@@ -11,7 +11,7 @@ import { compileHeaderPlan, type HeaderPlan } from '../netbox/headers.js';
 import { createProxyTarget, type ProxyTarget } from '../netbox/target.js';
 import { gatewayCookieNames } from './context.js';
 import { createConcurrencyGate, type ConcurrencyGate } from './concurrency.js';
-import { createRateLimiter, type RateLimiter } from './rate-limit.js';
+import { createRateLimiter, createSignInLimits, type SharedCounters, type SignInLimits } from './rate-limit.js';
 import type { BlockList } from 'node:net';
 import { blockListHas, buildBlockList } from '../config/address.js';
 
@@ -24,8 +24,8 @@ export interface Runtime {
   publicUrl: URL;
   secureCookies: boolean;
   trustedProxies: BlockList;
-  userLimiter: RateLimiter;
-  addressLimiter: RateLimiter;
+  /** The password form's limits (per address and per user name; shared across replicas on Redis). */
+  signInLimits: SignInLimits;
   /** API-token requests in flight, per client and overall (see concurrency.ts). */
   tokenGate: ConcurrencyGate;
   /** Cookie names that are never forwarded to NetBox (the gateway's own, NetBox's session). */
@@ -48,19 +48,26 @@ export interface RuntimeDeps {
 
 /** Counters that survive config reloads. */
 export interface Limits {
-  userLimiter: RateLimiter;
-  addressLimiter: RateLimiter;
+  signIn: SignInLimits;
   tokenGate: ConcurrencyGate;
 }
 
-/** `current` is read on every call, so a reload changes limits without resetting counts. */
-export function createLimits(current: () => GateConfig, now?: () => number): Limits {
+/**
+ * `current` is read on every call, so a reload changes limits without resetting counts. With
+ * a shared store (Redis) the sign-in limits also hold across replicas.
+ */
+export function createLimits(current: () => GateConfig, now?: () => number, sharedStore?: SharedCounters['store']): Limits {
   const rl = () => current().signIn.rateLimit;
   const maxKeys = () => rl().maxTracked;
   const clock = now ? { now } : {};
+  const user = () => ({ attempts: rl().perUser.attempts, windowMs: rl().perUser.window });
+  const address = () => ({ attempts: rl().perAddress.attempts, windowMs: rl().perAddress.window });
   return {
-    userLimiter: createRateLimiter({ limit: () => ({ attempts: rl().perUser.attempts, windowMs: rl().perUser.window }), maxKeys, ...clock }),
-    addressLimiter: createRateLimiter({ limit: () => ({ attempts: rl().perAddress.attempts, windowMs: rl().perAddress.window }), maxKeys, ...clock }),
+    signIn: createSignInLimits({
+      user: createRateLimiter({ limit: user, maxKeys, ...clock }),
+      address: createRateLimiter({ limit: address, maxKeys, ...clock }),
+      ...(sharedStore ? { shared: { store: sharedStore, user, address } } : {}),
+    }),
     tokenGate: createConcurrencyGate(() => {
       const c = current().netbox.connections;
       return { total: c.token, perClient: c.tokenPerClient };
@@ -89,8 +96,7 @@ export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps 
     publicUrl,
     secureCookies: publicUrl.protocol === 'https:',
     trustedProxies: trusted,
-    userLimiter: limits.userLimiter,
-    addressLimiter: limits.addressLimiter,
+    signInLimits: limits.signIn,
     tokenGate: limits.tokenGate,
     dropCookies: new Set([cfg.netbox.sessionCookie, ...Object.values(gatewayCookieNames(cfg.sessions.cookieName))]),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),

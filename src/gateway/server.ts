@@ -75,7 +75,8 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
   if (opts.metrics) runtimeDeps.metrics = opts.metrics;
   // Sign-in rate limits and token concurrency outlive config generations (a reload must not
   // hand an attacker fresh counters); they read their limits from the current config.
-  runtimeDeps.limits = createLimits(() => rt.cfg, opts.now);
+  // With a shared store the password form's counters are shared too (every replica sees them).
+  runtimeDeps.limits = createLimits(() => rt.cfg, opts.now, initial.sessions.store.type === 'redis' ? store : undefined);
   let rt = buildRuntime(initial, logger, runtimeDeps);
   const retiring = new Set<{ abort(): void; done: Promise<void> }>();
 

@@ -157,7 +157,8 @@ export function createSignIn(ctx: GatewayContext) {
       return renderSignIn(res, next, 400, 'Enter your username and password.', username.slice(0, 256), sourceId);
     }
     const userKey = `${sourceId}\0${username.toLowerCase()}`;
-    const wait = Math.max(rt().addressLimiter.hit(client.ip), rt().userLimiter.peek(userKey));
+    const limits = rt().signInLimits;
+    const wait = await limits.admit(client.ip, userKey);
     if (wait > 0) {
       ctx.logger.warn({ audit: 'rate_limited', source: sourceId, user: username, clientIp: client.ip }, 'sign-in rate limited');
       rt().metrics?.signIn({ source: sourceId, result: 'rate_limited', reason: 'ERR_RATE_LIMITED' });
@@ -169,7 +170,7 @@ export function createSignIn(ctx: GatewayContext) {
       result = await src.authenticate(username, password, { clientIp: client.ip });
     } catch (err) {
       if (isGateError(err, 'ERR_AUTH_REJECTED')) {
-        rt().userLimiter.hit(userKey);
+        await limits.failed(userKey);
         // The source's own reason (e.g. AD's "account disabled") goes to the audit line only.
         const why = typeof err.detail.reason === 'string' ? `credentials rejected (${err.detail.reason})` : 'credentials rejected';
         ctx.logger.info({ audit: 'sign_in', source: sourceId, user: username, allowed: false, reason: why, clientIp: client.ip }, 'sign-in rejected');
@@ -183,7 +184,7 @@ export function createSignIn(ctx: GatewayContext) {
       const p = present({ kind: 'source_error', code: e.code, source: src.displayName, message: e.message });
       return renderSignIn(res, next, p.status, p.text, username, sourceId);
     }
-    rt().userLimiter.reset(userKey);
+    await limits.succeeded(userKey);
     return finish(req, res, src, result, next, client);
   };
 

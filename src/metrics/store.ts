@@ -25,6 +25,8 @@ export function instrumentStore<S extends KeyValueStore>(store: S, metrics: Pick
     removeFromIndex: counted('removeFromIndex', (i: string, m: string) => store.removeFromIndex(i, m)),
     indexMembers: counted('indexMembers', (i: string) => store.indexMembers(i)),
     keys: counted('keys', (p: string) => store.keys(p)),
+    increment: counted('increment', (k: string, ttl: number) => store.increment(k, ttl)),
+    counter: counted('counter', (k: string) => store.counter(k)),
     close: () => store.close(),
   };
   // Methods the interface does not list (a Redis store's own extras) stay reachable.

@@ -92,6 +92,23 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
     async keys(prefix) {
       return [...data.keys()].filter((k) => k.startsWith(prefix) && live(k));
     },
+    async increment(key, ttlMs) {
+      const t = now();
+      const hit = data.get(key);
+      if (!hit || hit.expiresAt <= t) {
+        put(key, 1, ttlMs);
+        return { count: 1, ttlMs };
+      }
+      const count = (JSON.parse(hit.value) as number) + 1;
+      hit.value = JSON.stringify(count);
+      return { count, ttlMs: hit.expiresAt - t };
+    },
+    async counter(key) {
+      const t = now();
+      const hit = data.get(key);
+      if (!hit || hit.expiresAt <= t) return undefined;
+      return { count: JSON.parse(hit.value) as number, ttlMs: hit.expiresAt - t };
+    },
     async close() {
       clearInterval(sweep);
       data.clear();

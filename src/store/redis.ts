@@ -26,6 +26,15 @@ export interface RedisStoreOptions {
 
 // Releases a lock only for its holder, extends an index only forward: both in one round trip.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+// One round trip, atomic: count, start the window on the first hit, say how long it has left.
+const INCREMENT = `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local t = redis.call('PTTL', KEYS[1])
+if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end
+return {n, t}`;
+const COUNTER = `local n = redis.call('GET', KEYS[1])
+if not n then return nil end
+return {tonumber(n), redis.call('PTTL', KEYS[1])}`;
 const ADD_TO_INDEX = `redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1`;
@@ -150,6 +159,16 @@ export function createRedisStore(o: RedisStoreOptions): KeyValueStore & { ready(
           cursor = next;
         } while (cursor !== '0' && ++rounds < 100_000);
         return [...found];
+      }),
+    increment: (key, ttlMs) =>
+      guard('increment', async () => {
+        const [count, ttl] = (await client.eval(INCREMENT, 1, key, String(Math.max(1, Math.ceil(ttlMs))))) as [number, number];
+        return { count, ttlMs: Math.max(0, ttl) };
+      }),
+    counter: (key) =>
+      guard('counter', async () => {
+        const r = (await client.eval(COUNTER, 1, key)) as [number, number] | null;
+        return r ? { count: r[0], ttlMs: Math.max(0, r[1]) } : undefined;
       }),
     async close() {
       closing = true;

@@ -28,7 +28,21 @@ export interface KeyValueStore {
   indexMembers(index: string): Promise<string[]>;
   /** Every live key that starts with the prefix (administration, never the request path). */
   keys(prefix: string): Promise<string[]>;
+  /**
+   * Adds one to a counter that lives ttlMs from its first increment (a fixed window), and
+   * returns the new count and the time left. Counters are shared by every gateway using the
+   * store, so sign-in limits hold across replicas.
+   */
+  increment(key: string, ttlMs: number): Promise<Counter>;
+  /** A counter's current value without counting; undefined when there is none. */
+  counter(key: string): Promise<Counter | undefined>;
   close(): Promise<void>;
+}
+
+export interface Counter {
+  count: number;
+  /** Milliseconds until the counter's window ends. */
+  ttlMs: number;
 }
 
 export interface StoreLock {

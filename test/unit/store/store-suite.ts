@@ -139,4 +139,22 @@ export function runStoreSuite(fixture: StoreFixture | StoreFixture['make']): voi
     assert.deepEqual(await s.keys('none:'), []);
     await s.close();
   });
+
+  it('counters: a fixed window from the first increment, readable without counting, gone after it', async () => {
+    const clock = { now: 1_000 };
+    const s = await f.make(clock);
+    assert.equal(await s.counter('rl:x'), undefined);
+    const first = await s.increment('rl:x', TTL);
+    assert.equal(first.count, 1);
+    assert.ok(first.ttlMs > 0 && first.ttlMs <= TTL, `ttl ${first.ttlMs}`);
+    assert.equal((await s.increment('rl:x', TTL)).count, 2);
+    assert.equal((await s.counter('rl:x'))?.count, 2, 'reading does not count');
+    assert.equal((await s.counter('rl:x'))?.count, 2);
+    await advance(clock, PAST_TTL);
+    assert.equal(await s.counter('rl:x'), undefined);
+    assert.equal((await s.increment('rl:x', TTL)).count, 1, 'a new window');
+    await s.delete('rl:x');
+    assert.equal(await s.counter('rl:x'), undefined);
+    await s.close();
+  });
 }

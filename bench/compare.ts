@@ -12,7 +12,7 @@
 //
 // node build/bench/compare.js [--duration s] [--rounds n] [--sessions n] [--session-budget s]
 //                             [--no-netbox] [--smoke] [--out dir]
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -152,9 +152,13 @@ policy:
       groups: [network-engineers]
 `;
 }
+const gateways: ChildProcess[] = [];
 async function startGw(name: string, port: number, yaml: string) {
   writeFileSync(join(dir, `${name}.yaml`), yaml);
-  const child = spawnOwned(process.execPath, [cliPath(), 'serve', '--config', join(dir, `${name}.yaml`)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each gateway, written when it exits.
+  const cpuProf = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawnOwned(process.execPath, [...cpuProf, cliPath(), 'serve', '--config', join(dir, `${name}.yaml`)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  gateways.push(child);
   await waitUntilOk(`http://127.0.0.1:${port}/.netbox-gate/health`, 20_000);
   return { child, url: `http://127.0.0.1:${port}` };
 }
@@ -442,6 +446,21 @@ async function netboxComparison() {
 
 const file = writeResult('compare', { args: { duration: DURATION, rounds: ROUNDS, sessions: SESSIONS, smoke }, rows, ratios, memory, policy: policyResult, netbox }, args.out);
 console.log(`\nwritten: ${file}`);
+// Gateways stop gracefully (and write their CPU profiles with BENCH_CPU_PROF).
+await Promise.all(
+  gateways.map((g) =>
+    g.exitCode !== null || g.signalCode !== null
+      ? undefined
+      : new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 10_000);
+          g.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          g.kill('SIGTERM');
+        }),
+  ),
+);
 await idp.stop();
 await redisGw.remove();
 await redisO2p.remove();

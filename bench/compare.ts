@@ -14,7 +14,7 @@
 //                             [--no-netbox] [--smoke] [--out dir]
 import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -120,7 +120,8 @@ const idp = await startDemoIdp({
   ],
 });
 
-// ---- netbox-gate: the real binary, logging at warn (as the proxy benchmark), default limits.
+// ---- netbox-gate: the real binary, logging at warn (as the proxy benchmark), default limits;
+// the memory store as configured by default (no encryptionKeys), Redis with encrypted sessions.
 const KEY = randomBytes(32).toString('base64');
 function gatewayYaml(port: number, upstream: string, store: 'memory' | 'redis', extra = ''): string {
   return `server:
@@ -133,9 +134,7 @@ netbox:
     tokenPerClient: 64
 logging:
   level: warn
-${extra}sessions:
-${store === 'redis' ? `  store:\n    type: redis\n    url: ${redisGw.url}\n    keyPrefix: "bench:"\n` : ''}  encryptionKeys: ["${KEY}"]
-sources:
+${extra}${store === 'redis' ? `sessions:\n  store:\n    type: redis\n    url: ${redisGw.url}\n    keyPrefix: "bench:"\n  encryptionKeys: ["${KEY}"]\n` : ''}sources:
   - kind: oidc
     id: demo
     issuer: ${idp.issuer}
@@ -153,11 +152,11 @@ policy:
 `;
 }
 const gateways: ChildProcess[] = [];
-async function startGw(name: string, port: number, yaml: string) {
+async function startGw(name: string, port: number, yaml: string, nodeFlags: string[] = []) {
   writeFileSync(join(dir, `${name}.yaml`), yaml);
   // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each gateway, written when it exits.
   const cpuProf = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawnOwned(process.execPath, [...cpuProf, cliPath(), 'serve', '--config', join(dir, `${name}.yaml`)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawnOwned(process.execPath, [...cpuProf, ...nodeFlags, cliPath(), 'serve', '--config', join(dir, `${name}.yaml`)], { stdio: ['ignore', 'ignore', 'inherit'] });
   gateways.push(child);
   await waitUntilOk(`http://127.0.0.1:${port}/.netbox-gate/health`, 20_000);
   return { child, url: `http://127.0.0.1:${port}` };
@@ -312,14 +311,45 @@ for (const r of rows) console.log(`| ${r.target} | ${sp(r.rps, 0)} | ${f(r.p50ms
 console.log('\n| ratio (requests/s at 32 connections, per round) | median (min–max) |\n| --- | --- |');
 for (const [k, v] of Object.entries(ratios)) console.log(`| ${k} | ${sp(v)} |`);
 
-// ---- Memory per session. Memory store: a gateway of its own with the metrics listener, real
-// sign-ins (concurrently, within a time budget); heap used and RSS growth per session.
-const metricsPort = await freePort();
-const gwSize = await startGw('gw-size', ports.gwSize, gatewayYaml(ports.gwSize, upUrl, 'memory', `metrics:\n  listen: 127.0.0.1:${metricsPort}\n`));
-const heapUsed = async () => {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return Number(/^nodejs_heap_size_used_bytes\s+(\d+)/m.exec(text)?.[1]);
-};
+// ---- Memory per session. Memory store: a gateway of its own, real sign-ins (concurrently,
+// within a time budget); live heap and RSS growth per session. The live heap (after the full GC a heap snapshot does) counts what sessions retain; heap
+// used or RSS at an arbitrary moment also counts the sign-ins' garbage.
+const snapDir = join(dir, 'snapshots');
+mkdirSync(snapDir);
+const gwSize = await startGw('gw-size', ports.gwSize, gatewayYaml(ports.gwSize, upUrl, 'memory'), ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`]);
+let heapDetail = new Map<string, number>();
+async function liveHeapBytes(): Promise<number> {
+  const before = new Set(readdirSync(snapDir));
+  gwSize.child.kill('SIGUSR2');
+  for (let i = 0; i < 1200; i++) {
+    await sleep(100);
+    const fresh = readdirSync(snapDir).find((n) => !before.has(n) && n.endsWith('.heapsnapshot'));
+    if (!fresh) continue;
+    try {
+      const snap = JSON.parse(readFileSync(join(snapDir, fresh), 'utf8')) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
+      const fields = snap.snapshot.meta.node_fields;
+      const at = fields.indexOf('self_size');
+      const typeAt = fields.indexOf('type');
+      const nameAt = fields.indexOf('name');
+      let total = 0;
+      for (let j = 0; j < snap.nodes.length; j += fields.length) {
+        const size = snap.nodes[j + at]!;
+        total += size;
+        // BENCH_HEAP_DETAIL=1: the live heap by object kind, to see what a session costs.
+        if (process.env.BENCH_HEAP_DETAIL) {
+          const type = snap.snapshot.meta.node_types[0][snap.nodes[j + typeAt]!]!;
+          const k = type === 'object' || type === 'closure' ? `${type}:${snap.strings[snap.nodes[j + nameAt]!]}` : type;
+          heapDetail.set(k, (heapDetail.get(k) ?? 0) + size);
+        }
+      }
+      rmSync(join(snapDir, fresh));
+      return total;
+    } catch {
+      /* still being written */
+    }
+  }
+  throw new Error('bench: no heap snapshot from the gateway within 120 s');
+}
 async function signInMany(base: string, want: number): Promise<number> {
   const deadline = Date.now() + SESSION_BUDGET_MS;
   let started = 0;
@@ -336,12 +366,17 @@ async function signInMany(base: string, want: number): Promise<number> {
 }
 await signIn(gwSize.url); // warm: the IdP's discovery and keys are fetched once
 await sleep(1000);
-const heap0 = await heapUsed();
 const rss0 = rssMiB(gwSize.child.pid);
+const heap0 = await liveHeapBytes();
 const memSessions = await signInMany(gwSize.url, SESSIONS);
-await sleep(2000); // a chance for a GC of the sign-in garbage
-const heap1 = await heapUsed();
+const detail0 = heapDetail;
+heapDetail = new Map();
 const rss1 = rssMiB(gwSize.child.pid);
+const heap1 = await liveHeapBytes();
+if (process.env.BENCH_HEAP_DETAIL) {
+  const grew = [...heapDetail].map(([k, v]) => [k, v - (detail0.get(k) ?? 0)] as const).sort((a, b) => b[1] - a[1]).slice(0, 15);
+  for (const [k, v] of grew) console.error(`heap: ${k} +${Math.round(v / memSessions)} bytes per session`);
+}
 // Redis: the same for the Redis gateway, INFO used_memory per added key.
 const redisInfo = async () => {
   const { stdout } = await run('redis-cli', ['-p', String(redisGw.port), 'INFO', 'memory']);
@@ -351,14 +386,31 @@ const redisInfo = async () => {
 const r0 = await redisInfo();
 const redisSessions = await signInMany(gwRedis.url, Math.min(SESSIONS, smoke ? 20 : 5000));
 const r1 = await redisInfo();
+// Where a session's bytes go: one stored session, opened as the gateway opens it.
+const sessionFields: Record<string, number> = {};
+{
+  const { createRedisStore } = await import('../src/store/redis.js');
+  const { createEncryptedStore } = await import('../src/store/encrypted.js');
+  const quiet = { warn() {}, info() {}, error() {}, debug() {} } as unknown as Parameters<typeof createEncryptedStore>[1]['logger'];
+  const raw = createRedisStore({ url: redisGw.url, keyPrefix: 'bench:', connectTimeout: 2000, commandTimeout: 2000, logger: quiet });
+  await raw.ready();
+  const store = createEncryptedStore(raw, { keys: [Buffer.from(KEY, 'base64')], logger: quiet });
+  const [key] = await store.keys('sess:');
+  const one = key ? await store.get<Record<string, unknown>>(key) : undefined;
+  for (const [k, v] of Object.entries(one ?? {})) sessionFields[k] = JSON.stringify(v).length;
+  sessionFields['(whole JSON)'] = JSON.stringify(one ?? {}).length;
+  await store.close();
+}
 const memory = {
-  memoryStore: { sessions: memSessions, heapBytesPerSession: Math.round((heap1 - heap0) / memSessions), rssBytesPerSession: Math.round(((rss1 - rss0) * 1048576) / memSessions), rssIdleMiB: Math.round(rss0), rssAfterMiB: Math.round(rss1) },
+  memoryStore: { sessions: memSessions, liveHeapBytesPerSession: Math.round((heap1 - heap0) / memSessions), rssBytesPerSession: Math.round(((rss1 - rss0) * 1048576) / memSessions), rssIdleMiB: Math.round(rss0), rssAfterMiB: Math.round(rss1) },
+  sessionJsonBytesByField: sessionFields,
   redisStore: { sessions: redisSessions, keysAdded: r1.keys - r0.keys, usedMemoryBytesPerSession: Math.round((r1.used - r0.used) / redisSessions) },
 };
 console.log(`\n## Memory per session [target: memory store <= 2048 bytes; RSS idle <= 80 MiB]\n`);
 console.log('| store | real sign-ins | bytes per session | notes |\n| --- | --- | --- | --- |');
-console.log(`| memory | ${memSessions} | heap ${memory.memoryStore.heapBytesPerSession}, RSS ${memory.memoryStore.rssBytesPerSession} | RSS ${memory.memoryStore.rssIdleMiB} MiB idle → ${memory.memoryStore.rssAfterMiB} MiB |`);
+console.log(`| memory | ${memSessions} | live heap ${memory.memoryStore.liveHeapBytesPerSession}, RSS ${memory.memoryStore.rssBytesPerSession} | RSS ${memory.memoryStore.rssIdleMiB} MiB idle → ${memory.memoryStore.rssAfterMiB} MiB |`);
 console.log(`| redis (encrypted) | ${redisSessions} | used_memory ${memory.redisStore.usedMemoryBytesPerSession} | ${memory.redisStore.keysAdded} keys added (session + user index) |`);
+console.log(`\nOne session's JSON, bytes by field: ${Object.entries(sessionFields).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 
 // ---- Policy decision at sign-in: 500 rules (exact, glob, regex on a claim) against 1,000 groups.
 const rules = Array.from({ length: 500 }, (_, i) =>

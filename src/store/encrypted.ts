@@ -29,7 +29,7 @@ export function createEncryptedStore(inner: KeyValueStore, opts: { keys: readonl
   // and key rotation: every write seals with a fresh IV, so any change (here or on another
   // replica) is a different stored string and is opened again. Bounded (cleared when full).
   const opened = new Map<string, { stored: string; plaintext: string }>();
-  const MAX_OPENED = 4096;
+  const MAX_OPENED = 1024;
   const remember = (storeKey: string, stored: string, plaintext: string) => {
     if (opened.size >= MAX_OPENED && !opened.has(storeKey)) opened.clear();
     opened.set(storeKey, { stored, plaintext });

@@ -22,7 +22,7 @@ describe('bench/compare.ts (npm run bench)', () => {
     for (const ratio of ['session (redis) / oauth2-proxy redis', 'session (redis) / bare Node proxy', 'token / oauth2-proxy cookie']) {
       assert.ok(r.stdout.includes(`| ${ratio} [target`), `the ratio ${ratio}:\n${r.stdout}`);
     }
-    assert.match(r.stdout, /^\| memory \| \d+ \| heap -?\d+, RSS -?\d+ /m);
+    assert.match(r.stdout, /^\| memory \| \d+ \| live heap -?\d+, RSS -?\d+ /m);
     assert.match(r.stdout, /^\| redis \(encrypted\) \| \d+ \| used_memory -?\d+ /m);
     assert.match(r.stdout, /^\| 500 × 1000 \| \d+ \| [\d.]+ \| [\d.]+ \|$/m);
     const files = readdirSync(out);

@@ -254,6 +254,7 @@ async function wrk(t: Target, connections: number, seconds: number): Promise<Wrk
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
   if (!Number.isFinite(rps)) throw new Error(`bench: wrk output not understood for ${t.name}:\n${stdout}`);
+  if (errors > 0) process.stderr.write(`bench: ${t.name} at ${connections} connections: ${stdout.split('\n').filter((l) => /Non-2xx|Socket errors/.test(l)).join('; ').trim()}\n`);
   return { rps, p50: lat('50'), p99: lat('99'), errors };
 }
 

@@ -23,9 +23,7 @@ import { compilePolicy } from '../src/policy/compile.js';
 import { decide } from '../src/policy/evaluate.js';
 import { policySchema } from '../src/policy/schema.js';
 import type { Identity } from '../src/types.js';
-import { CookieClient, signInThroughDemoIdp } from '../test/support/http-client.js';
-import { startRedis } from '../test/support/redis.js';
-import { cliPath, freePort, rssMiB, spawnOwned, waitUntilOk, writeResult } from './support.js';
+import { cliPath, CookieClient, freePort, rssMiB, signInThroughDemoIdp, spawnOwned, startRedisServer, waitUntilOk, writeResult } from './support.js';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
@@ -106,8 +104,8 @@ const naive = spawnOwned(process.execPath, ['-e', NAIVE, String(naivePort)], { s
 await waitUntilOk(`http://127.0.0.1:${naivePort}/`);
 
 // ---- Redis (two servers: the gateway's and oauth2-proxy's, so each memory delta is its own).
-const redisGw = await startRedis({ appendonly: false });
-const redisO2p = await startRedis({ appendonly: false });
+const redisGw = await startRedisServer();
+const redisO2p = await startRedisServer();
 
 // ---- The demo IdP with a client for each front door.
 const SECRET = 'bench-secret';
@@ -442,10 +440,26 @@ if (WITH_NETBOX) netbox = await netboxComparison();
 else console.log(`\n## Real NetBox\n\nskipped (--no-netbox or --smoke)`);
 
 async function netboxComparison() {
-  const { startNetboxForGateway } = await import('../test/support/gateway.js');
+  // NetBox 4.7 (scripts/netbox-env.sh) with exactly what `netbox-gate netbox-config` prints.
+  const { netboxApi, runNetboxEnvOk, startNetboxEnv } = await import('../demo/netbox-env.js');
   const nbPort = await freePort();
   const yaml = gatewayYaml(ports.gwNetbox, `http://127.0.0.1:${nbPort}`, 'memory');
-  const nb = await startNetboxForGateway(yaml, {}, nbPort);
+  writeFileSync(join(dir, 'gw-netbox.yaml'), yaml);
+  const { stdout: settings } = await run(process.execPath, [cliPath(), 'netbox-config', '--config', join(dir, 'gw-netbox.yaml')]);
+  await runNetboxEnvOk(['build']);
+  const dataDir = mkdtempSync(join(tmpdir(), 'netbox-gate-bench-nb-'));
+  writeFileSync(join(dataDir, 'remote-auth.py'), settings + '\n');
+  const info = await startNetboxEnv({ port: nbPort, dataDir, remoteAuthFile: join(dataDir, 'remote-auth.py') });
+  const nb = {
+    url: info.url,
+    api: (method: string, apiPath: string, body?: unknown) => netboxApi(info.url, info.adminAuthorization, method, apiPath, body),
+    python: (code: string) =>
+      runNetboxEnvOk(['python', '--data-dir', dataDir, '-c', 'import django, sys\ndjango.setup()\nexec(compile(sys.stdin.read(), "<bench>", "exec"), {"__name__": "__main__"})'], { input: code }),
+    stop: async () => {
+      await runNetboxEnvOk(['stop', '--data-dir', dataDir]);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
   try {
     // 100 sites for a full page.
     const have = (await nb.api('GET', '/api/dcim/sites/?limit=1')).body?.count ?? 0;

@@ -85,6 +85,36 @@ export class UpstreamError extends Error {
 
 class PoolBusy extends Error {}
 
+const NONE: ReadonlySet<string> = new Set();
+/** Header names a Connection header lists (no Set built for the usual request without one). */
+function listedIn(connection: string | undefined): ReadonlySet<string> {
+  if (!connection) return NONE;
+  return new Set(
+    connection
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+// isIdentityHeader's answers by header name, per header plan (a reload brings a new one): the
+// same dozen names arrive on every request, and the plan normalises each and tries every
+// stripped prefix. Bounded per plan: arbitrary names past the bound are asked directly.
+const identityAnswers = new WeakMap<(name: string) => boolean, Map<string, boolean>>();
+function identityMemo(isIdentityHeader: (name: string) => boolean): (name: string) => boolean {
+  let known = identityAnswers.get(isIdentityHeader);
+  if (!known) identityAnswers.set(isIdentityHeader, (known = new Map()));
+  const memo = known;
+  return (name) => {
+    let v = memo.get(name);
+    if (v === undefined) {
+      v = isIdentityHeader(name);
+      if (memo.size < 512) memo.set(name, v);
+    }
+    return v;
+  };
+}
+
 export async function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, o: ProxyOptions): Promise<number | 'refused'> {
   // In flight until the response is over, so a retired config generation keeps its pools open
   // for this transfer (a reload never cuts a download or upload that started before it).
@@ -97,12 +127,8 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
 }
 
 async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: ProxyOptions): Promise<number | 'refused'> {
-  const connectionListed = new Set(
-    (req.headers.connection ?? '')
-      .split(',')
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const connectionListed = listedIn(req.headers.connection);
+  const identity = identityMemo(o.isIdentityHeader);
   const headers: Array<[string, string]> = [];
   const raw = req.rawHeaders;
   const cookies: string[] = [];
@@ -111,7 +137,7 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
     const lower = name.toLowerCase();
     const value = raw[i + 1]!;
     if (HOP_BY_HOP.has(lower) || connectionListed.has(lower) || FORWARDING.has(lower) || lower === 'host') continue;
-    if (o.isIdentityHeader(name)) continue;
+    if (identity(name)) continue;
     if (lower === 'cookie') {
       for (const [n, v] of parseCookieHeader(value)) if (!o.dropCookies.has(n)) cookies.push(`${n}=${v}`);
       continue;
@@ -164,7 +190,13 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
   // Body streamed as it arrives; errors surface through `response`. Plain pipe() rather than
   // stream.pipeline: pipeline allocates an AbortController per call, measurable on the hot path.
   if (o.body) upstream.end(o.body);
-  else {
+  else if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    // No body (HTTP/1.1: neither header, nothing follows the headers): the usual GET is sent
+    // at once, without a pipe's half dozen listeners set up and torn down per request.
+    upstream.end();
+    req.resume();
+    req.once('error', (err) => upstream.destroy(err));
+  } else {
     req.pipe(upstream);
     req.once('error', (err) => upstream.destroy(err));
   }
@@ -173,7 +205,7 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
   try {
     up = await response;
   } catch (err) {
-    if (!o.body) req.unpipe(upstream);
+    if (!o.body) req.unpipe(upstream); // (a no-op when it was not piped)
     o.onUpstreamAnswer?.(0);
     throw new UpstreamError((err as Error).message, err, false, err instanceof PoolBusy);
   }
@@ -186,7 +218,7 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
   }
   const outHeaders: Array<[string, string]> = [];
   const r = up.rawHeaders;
-  const upConnection = new Set((up.headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()));
+  const upConnection = listedIn(up.headers.connection);
   for (let i = 0; i < r.length; i += 2) {
     const name = r[i]!;
     const lower = name.toLowerCase();

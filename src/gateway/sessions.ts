@@ -74,7 +74,18 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
   const refreshing = new Map<string, Promise<RefreshResult>>();
   /** Sources already reported as issuing no refresh token (said once per process). */
   const toldNoRefresh = new Set<string>();
-  const sessionKey = (id: string) => sessionKeyOfHash(hashId(id));
+  // The store key of a cookie value, remembered: a SHA-256 per request showed in profiles of
+  // the signed-in path. Bounded (cleared when full), so random cookie values cannot grow it.
+  const keyOfId = new Map<string, string>();
+  const sessionKey = (id: string) => {
+    let k = keyOfId.get(id);
+    if (k === undefined) {
+      if (keyOfId.size >= 10_000) keyOfId.clear();
+      k = sessionKeyOfHash(hashId(id));
+      keyOfId.set(id, k);
+    }
+    return k;
+  };
 
   const sessionTtl = () => runtime().cfg.sessions.idleTimeout;
   // Kept a grace period past expiry so the next request sees the session expire and ends it
@@ -318,8 +329,8 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     }
     // Tie NetBox's session to this decision: NetBox only syncs groups and is_superuser when
     // its session starts, so a changed decision starts a fresh NetBox session.
-    const fp = decisionFingerprint(s.decision);
-    if (s.netboxSession && s.netboxFingerprint !== fp) {
+    // (Only with a NetBox session: serialising the decision on every request showed in profiles.)
+    if (s.netboxSession && s.netboxFingerprint !== decisionFingerprint(s.decision)) {
       void endNetbox(s.netboxSession);
       delete s.netboxSession;
       changed = true;

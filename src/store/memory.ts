@@ -1,11 +1,39 @@
 // The embedded default store: Maps with expiry. Values are copied through JSON so callers
 // cannot mutate stored state by accident and behaviour matches a networked store.
 import { randomUUID } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { KeyValueStore } from './store.js';
+
+// Values larger than this (sessions: 2.2 KB of JSON for the demo IdP's tokens) are kept
+// deflated, with a dictionary of what every session's JSON holds, so twenty thousand sessions
+// take about a third less memory (issue 11: at most 2 KB a session). Kept as a one-byte
+// string, so the heap holds it (and measures it), not a Buffer outside it.
+const COMPRESS_ABOVE = 768;
+const DICTIONARY = Buffer.from(
+  '{"sourceId":"","identity":{"sourceId":"","sourceKind":"oidc","subject":"","username":"","email":"","firstName":"","lastName":"","groups":[],' +
+    '"attributes":{"sub":"","preferred_username":"","email":"","email_verified":true,"given_name":"","family_name":"","name":"","groups":[]}},' +
+    '"sourceState":{"idToken":"eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6I","refreshToken":"","accessToken":"",' +
+    '"claims":{"sub":"","preferred_username":"","email":"","email_verified":true,"given_name":"","family_name":"","name":"","groups":[]},"refreshable":true},' +
+    '"decision":{"allowed":true,"sourceId":"","username":"","email":"","firstName":"","lastName":"","groups":[],"superuser":false,"staff":false,"trace":[{"rule":"","matched":true}]},' +
+    '"generation":1,"createdAt":17,"lastSeenAt":17,"refreshedAt":17,"verifiedAt":17,"clientIp":"127.0.0.1","netboxSession":"","netboxFingerprint":"","logId":""}',
+);
+// The JSON of the values read last (by the exact stored string): a session read on every
+// request is inflated once, not per request. Bounded: cleared when full.
+const INFLATED_MAX = 1024;
 
 export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: number } = {}): KeyValueStore {
   const now = opts.now ?? Date.now;
-  const data = new Map<string, { value: string; expiresAt: number }>();
+  const data = new Map<string, { value: string; expiresAt: number; deflated?: true }>();
+  const inflated = new Map<string, { stored: string; json: string }>();
+  const jsonOf = (key: string, hit: { value: string; deflated?: true }): string => {
+    if (!hit.deflated) return hit.value;
+    const c = inflated.get(key);
+    if (c && c.stored === hit.value) return c.json;
+    const json = inflateRawSync(Buffer.from(hit.value, 'latin1'), { dictionary: DICTIONARY }).toString('utf8');
+    if (inflated.size >= INFLATED_MAX) inflated.clear();
+    inflated.set(key, { stored: hit.value, json });
+    return json;
+  };
   const indexes = new Map<string, { members: Set<string>; expiresAt: number }>();
   const sweep = setInterval(() => {
     const t = now();
@@ -24,7 +52,7 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
   };
   const read = <T>(key: string): T | undefined => {
     const hit = live(key);
-    return hit ? (JSON.parse(hit.value) as T) : undefined;
+    return hit ? (JSON.parse(jsonOf(key, hit)) as T) : undefined;
   };
   const liveIndex = (name: string) => {
     const hit = indexes.get(name);
@@ -34,7 +62,17 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
     }
     return hit;
   };
-  const put = (key: string, value: unknown, ttlMs: number) => data.set(key, { value: JSON.stringify(value), expiresAt: now() + ttlMs });
+  const put = (key: string, value: unknown, ttlMs: number) => {
+    const json = JSON.stringify(value);
+    if (json.length <= COMPRESS_ABOVE) {
+      data.set(key, { value: json, expiresAt: now() + ttlMs });
+      return;
+    }
+    const stored = deflateRawSync(json, { dictionary: DICTIONARY }).toString('latin1');
+    data.set(key, { value: stored, expiresAt: now() + ttlMs, deflated: true });
+    if (inflated.size >= INFLATED_MAX && !inflated.has(key)) inflated.clear();
+    inflated.set(key, { stored, json });
+  };
 
   return {
     async get<T>(key: string) {
@@ -50,6 +88,7 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
     },
     async delete(key) {
       data.delete(key);
+      inflated.delete(key);
     },
     async take<T>(key: string) {
       const v = read<T>(key);
@@ -112,6 +151,7 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
     async close() {
       clearInterval(sweep);
       data.clear();
+      inflated.clear();
       indexes.clear();
     },
   };

@@ -138,7 +138,7 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
         put(key, 1, ttlMs);
         return { count: 1, ttlMs };
       }
-      const count = (JSON.parse(hit.value) as number) + 1;
+      const count = (JSON.parse(jsonOf(key, hit)) as number) + 1;
       hit.value = JSON.stringify(count);
       return { count, ttlMs: hit.expiresAt - t };
     },
@@ -146,7 +146,7 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
       const t = now();
       const hit = data.get(key);
       if (!hit || hit.expiresAt <= t) return undefined;
-      return { count: JSON.parse(hit.value) as number, ttlMs: hit.expiresAt - t };
+      return { count: JSON.parse(jsonOf(key, hit)) as number, ttlMs: hit.expiresAt - t };
     },
     async close() {
       clearInterval(sweep);

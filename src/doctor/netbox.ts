@@ -1,6 +1,7 @@
 // NetBox: reachable and its version; remote auth as `netbox-config` sets it up (a probe user
 // sent with the gateway's identity headers is logged in); whether NetBox also honours such a
 // header from anyone who reaches it directly; and cleanup of what the probes created.
+import { describeNetboxToken } from '../netbox/api/token.js';
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -19,11 +20,9 @@ const CLEANUP = 'netbox: probe cleanup';
 export const SPOOFING_WARNING =
   'Keep in mind that if anyone is able to get access to Netbox, around Pomerium, that person could create a header with a username and impersonate that user.';
 
-/** A bare token becomes the header NetBox expects: v2 tokens (nbt_…) are Bearer, v1 are Token. */
+/** The header NetBox expects for a token (the REST client's own rule: src/netbox/api/token.ts). */
 export function authorizationHeader(token: string): string {
-  const t = token.trim();
-  if (/\s/.test(t)) return t;
-  return t.startsWith('nbt_') ? `Bearer ${t}` : `Token ${t}`;
+  return describeNetboxToken(token).authorization;
 }
 
 export function isLoopbackHost(host: string): boolean {

@@ -130,7 +130,8 @@ describe('directory sync (real NetBox 4.7, slapd, TACACS+, Samba AD)', { timeout
       assert.equal(r.status, 403);
       assert.deepEqual(JSON.parse(r.body), { detail: 'User inactive' });
     }
-    assert.equal(await sessionStatus(c), 401, 'the browser session has ended');
+    // The deprovisioner makes NetBox refuse first, then ends the sessions: wait for both.
+    await until('the browser session ending', async () => (await sessionStatus(c)) === 401, since);
     const line = gw.logs.filter((l) => l['audit'] === 'deprovision' && l['user'] === username).at(-1);
     assert.equal(line?.['trigger'], 'sync');
     assert.equal(line?.['result'], 'deactivated');
@@ -223,7 +224,7 @@ describe('directory sync (real NetBox 4.7, slapd, TACACS+, Samba AD)', { timeout
     assert.equal((await tokenStatus(gwUrl, 'rita')).status, 200);
     const refused = await until('the inactivity deactivation', async () => (await tokenStatus(nb.url, 'rita')).status === 403, t0);
     console.log(`# RADIUS: sign-in -> deactivated for inactivity after ${refused.toFixed(1)} s (radiusInactivity ${RADIUS_IDLE_S} s, sync interval ${SYNC_S} s)`);
-    assert.equal(await sessionStatus(c), 401);
+    await until('the browser session ending', async () => (await sessionStatus(c)) === 401, t0);
     const line = gw.logs.filter((l) => l['audit'] === 'deprovision' && l['user'] === 'rita').at(-1);
     assert.equal(line?.['trigger'], 'inactivity');
     assert.equal(line?.['result'], 'deactivated');

@@ -66,6 +66,42 @@ function load(flag: string | undefined): GateConfig {
   return loadConfigFile(configPath(flag));
 }
 
+const CLI_OPTIONS = {
+  config: { type: 'string' },
+  source: { type: 'string' },
+  claims: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  format: { type: 'string', default: 'python' },
+  'netbox-token': { type: 'string' },
+  'netbox-private': { type: 'boolean', default: false },
+  user: { type: 'string' },
+  deprovision: { type: 'boolean', default: false },
+  id: { type: 'string' },
+  netbox: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
+
+/**
+ * `--id -H6q…`: session ids (base64url) and user names may begin with "-", and parseArgs
+ * refuses such a value as ambiguous. `sessions list` prints ids as they are, so an
+ * administrator pastes them as printed: a string option followed by anything that is not
+ * one of our option names takes it as its value (`--id=-H6q…`).
+ */
+export function attachDashValues(args: readonly string[], options: Record<string, { type: string; short?: string }>): string[] {
+  const names = new Set(Object.entries(options).flatMap(([n, o]) => [`--${n}`, ...(o.short ? [`-${o.short}`] : [])]));
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
+    const next = args[i + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && next.startsWith('-') && next !== '--' && !names.has(next.split('=')[0]!)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   // `sessions list|revoke` and `netbox plan|apply`: the sub-command is the first word after the command.
@@ -81,22 +117,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { values } = parseArgs({
-    args: rest,
+    args: attachDashValues(rest, CLI_OPTIONS),
     strict: true,
-    options: {
-      config: { type: 'string' },
-      source: { type: 'string' },
-      claims: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      format: { type: 'string', default: 'python' },
-      'netbox-token': { type: 'string' },
-      'netbox-private': { type: 'boolean', default: false },
-      user: { type: 'string' },
-      deprovision: { type: 'boolean', default: false },
-      id: { type: 'string' },
-      netbox: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: CLI_OPTIONS,
   });
   if (values.help) {
     out(USAGE);

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { attachDashValues } from '../../../src/cli/main.js';
 import { makeTempDirSync } from '../../support/temp.js';
 
 const bin = join(process.cwd(), 'bin', 'netbox-gate.js');
@@ -48,6 +49,16 @@ describe('netbox-gate sessions', () => {
       assert.equal(r.status, 2, args.join(' '));
       assert.match(r.stderr, /sessions (revoke needs --user U or --id ID|needs list or revoke)/);
     }
+  });
+  it('an id or user name that begins with "-" (base64url ids may) is taken as printed, not as an option', () => {
+    const f = config('');
+    for (const args of [['revoke', '--id', '-H6qJOCYBTsi2Jeo', '--config', f], ['revoke', '--config', f, '--user', '-bob'], ['list', '--user', '-bob', '--config', f]]) {
+      const r = cli(...args);
+      // Past argument parsing: the memory store's explanation, not a usage error.
+      assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /sessions\.store is "memory"/);
+    }
+    assert.deepEqual(attachDashValues(['--id', '-x', '--json', '--user', '--config', 'f'], { id: { type: 'string' }, user: { type: 'string' }, json: { type: 'boolean' }, config: { type: 'string' } }), ['--id=-x', '--json', '--user', '--config', 'f']);
   });
   it('Redis unreachable: a clear error naming the store, never its password', () => {
     const f = config(`sessions:\n  store: { type: redis, url: "redis://user:hunter2@127.0.0.1:1/0", connectTimeout: 200ms, commandTimeout: 200ms }\n  encryptionKeys: ["${Buffer.alloc(32, 1).toString('base64')}"]`);

@@ -146,7 +146,7 @@ async function revokeSessions(cfg: GateConfig, store: KeyValueStore, found: Foun
       done.push(summarise(cfg, f.hash, f.s));
     }
   } finally {
-    target.agent.destroy();
+    target.destroy();
   }
   return done;
 }

@@ -1,8 +1,8 @@
 // Streams one request to NetBox and its response back: bodies are piped both ways (large
 // uploads and exports never sit in memory), hop-by-hop headers dropped, identity headers
 // stripped and injected, NetBox's session cookie kept server-side, Location made public.
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type { Dispatcher } from 'undici';
 import { upstreamPath, type Lane, type ProxyTarget } from '../netbox/target.js';
 import { parseCookieHeader, parseSetCookie } from './cookies.js';
 
@@ -83,8 +83,6 @@ export class UpstreamError extends Error {
   }
 }
 
-class PoolBusy extends Error {}
-
 const NONE: ReadonlySet<string> = new Set();
 /** Header names a Connection header lists (no Set built for the usual request without one). */
 function listedIn(connection: string | undefined): ReadonlySet<string> {
@@ -129,129 +127,144 @@ export async function proxyRequest(req: http.IncomingMessage, res: http.ServerRe
 async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: ProxyOptions): Promise<number | 'refused'> {
   const connectionListed = listedIn(req.headers.connection);
   const identity = identityMemo(o.isIdentityHeader);
-  const headers: Array<[string, string]> = [];
+  // undici takes headers as one flat [name, value, ...] list.
+  const headers: string[] = [];
   const raw = req.rawHeaders;
   const cookies: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
     const value = raw[i + 1]!;
-    if (HOP_BY_HOP.has(lower) || connectionListed.has(lower) || FORWARDING.has(lower) || lower === 'host') continue;
+    if (HOP_BY_HOP.has(lower) || connectionListed.has(lower) || FORWARDING.has(lower) || lower === 'host' || lower === 'expect') continue;
     if (identity(name)) continue;
     if (lower === 'cookie') {
       for (const [n, v] of parseCookieHeader(value)) if (!o.dropCookies.has(n)) cookies.push(`${n}=${v}`);
       continue;
     }
-    headers.push([name, value]);
+    headers.push(name, value);
   }
   if (o.sessionCookieValue) cookies.push(`${o.sessionCookieName}=${o.sessionCookieValue}`);
-  if (cookies.length > 0) headers.push(['Cookie', cookies.join('; ')]);
-  headers.push(['Host', o.publicUrl.host]);
-  headers.push(['X-Forwarded-For', o.client.ip]);
-  headers.push(['X-Real-IP', o.client.ip]);
-  headers.push(['X-Forwarded-Proto', o.client.proto]);
-  headers.push(['X-Forwarded-Host', o.client.host]);
-  for (const h of o.inject) headers.push(h);
+  if (cookies.length > 0) headers.push('Cookie', cookies.join('; '));
+  headers.push('Host', o.publicUrl.host, 'X-Forwarded-For', o.client.ip, 'X-Real-IP', o.client.ip, 'X-Forwarded-Proto', o.client.proto, 'X-Forwarded-Host', o.client.host);
+  for (const [n, v] of o.inject) headers.push(n, v);
 
   const t = o.target;
-  const mod = t.url.protocol === 'https:' ? https : http;
-  const upstream = mod.request({
-    protocol: t.url.protocol,
-    hostname: t.url.hostname,
-    port: t.url.port,
-    method: req.method,
-    path: upstreamPath(t, o.path ?? req.url ?? '/'),
-    headers: headers.flat() as unknown as http.OutgoingHttpHeaders,
-    agent: o.lane === 'token' ? t.tokenAgent : t.agent,
-  });
-
-  let busy!: (err: Error) => void;
-  const response = new Promise<http.IncomingMessage>((resolve, reject) => {
-    busy = reject;
-    upstream.once('response', resolve);
-    // `on`, not `once`: a request destroyed while queued reports again when a socket frees.
-    upstream.on('error', reject);
-    upstream.once('timeout', () => upstream.destroy(new Error(`NetBox did not answer within ${t.timeoutMs / 1000}s`)));
-  });
-  // The wait for a free pooled connection counts against netbox.timeout: a saturated pool
-  // answers 503 instead of queueing without a deadline. Once connected, NetBox has what is
-  // left of the timeout for each silence (at least a second).
-  const queuedAt = Date.now();
-  // (A queued request reports its destroy() only once a socket frees: answer now instead.)
-  const queued = setTimeout(() => {
-    busy(new PoolBusy(`no connection to NetBox became free within ${t.timeoutMs / 1000}s`));
-    upstream.destroy();
-  }, t.timeoutMs);
-  upstream.once('socket', () => {
-    clearTimeout(queued);
-    upstream.setTimeout(Math.max(1000, t.timeoutMs - (Date.now() - queuedAt)));
-  });
-  upstream.once('close', () => clearTimeout(queued));
-  // Body streamed as it arrives; errors surface through `response`. Plain pipe() rather than
-  // stream.pipeline: pipeline allocates an AbortController per call, measurable on the hot path.
-  if (o.body) upstream.end(o.body);
-  else if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
-    // No body (HTTP/1.1: neither header, nothing follows the headers): the usual GET is sent
-    // at once, without a pipe's half dozen listeners set up and torn down per request.
-    upstream.end();
-    req.resume();
-    req.once('error', (err) => upstream.destroy(err));
-  } else {
-    req.pipe(upstream);
-    req.once('error', (err) => upstream.destroy(err));
-  }
-
-  let up: http.IncomingMessage;
-  try {
-    up = await response;
-  } catch (err) {
-    if (!o.body) req.unpipe(upstream); // (a no-op when it was not piped)
-    o.onUpstreamAnswer?.(0);
-    throw new UpstreamError((err as Error).message, err, false, err instanceof PoolBusy);
-  }
-
-  const status = up.statusCode ?? 502;
-  o.onUpstreamAnswer?.(status);
-  if (o.refusedAt !== undefined && status >= 300 && status < 400 && up.headers.location !== undefined && isLoginRedirect(up.headers.location, t, o.refusedAt)) {
-    up.resume();
-    return 'refused';
-  }
-  const outHeaders: Array<[string, string]> = [];
-  const r = up.rawHeaders;
-  const upConnection = listedIn(up.headers.connection);
-  for (let i = 0; i < r.length; i += 2) {
-    const name = r[i]!;
-    const lower = name.toLowerCase();
-    let value = r[i + 1]!;
-    if (HOP_BY_HOP.has(lower) || upConnection.has(lower)) continue;
-    if (lower === 'set-cookie') {
-      const c = parseSetCookie(value);
-      if (c && c.name === o.sessionCookieName) {
-        o.onSessionCookie(c.deletes ? undefined : c.value);
-        continue;
-      }
-    }
-    if (lower === 'location') value = publicLocation(value, t.url, o.publicUrl);
-    outHeaders.push([name, value]);
-  }
-  for (const c of o.setCookies ?? []) outHeaders.push(['Set-Cookie', c]);
-  res.writeHead(up.statusCode ?? 502, up.statusMessage, outHeaders.flat() as unknown as http.OutgoingHttpHeaders);
-  await new Promise<void>((resolve, reject) => {
-    const fail = (err: Error) => {
-      up.destroy();
-      reject(new UpstreamError(`response stream from NetBox broke: ${err.message}`, err, true));
+  // A request body: already read (small), streamed from the client, or none (HTTP/1.1: neither
+  // Content-Length nor Transfer-Encoding means nothing follows the headers).
+  const streamed = !o.body && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
+  if (!o.body && !streamed) req.resume();
+  return new Promise<number | 'refused'>((resolve, reject) => {
+    let settled = false;
+    let started = false; // the response's headers went to the client
+    let refused = false;
+    let controller: Dispatcher.DispatchController | undefined;
+    let gaveUp: Error | undefined;
+    const fail = (err: Error, busy = false) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(queued);
+      if (!started) o.onUpstreamAnswer?.(0);
+      reject(new UpstreamError(started ? `response stream from NetBox broke: ${err.message}` : err.message, err, started, busy));
     };
-    up.once('error', fail);
-    up.once('aborted', () => fail(new Error('NetBox closed the connection mid-response')));
-    res.once('finish', resolve);
-    // The client went away: stop reading from NetBox; nothing to report to anyone.
+    // The wait for a free pooled connection counts against netbox.timeout: a saturated pool
+    // answers 503 instead of queueing without a deadline. undici has no way to take a request
+    // back out of its queue, so it is marked and aborted the moment it gets a connection.
+    const queued = setTimeout(() => {
+      gaveUp = new Error(`no connection to NetBox became free within ${t.timeoutMs / 1000}s`);
+      fail(gaveUp, true);
+    }, t.timeoutMs);
+    // The client went away (or the response is over): stop the upstream side.
     res.once('close', () => {
-      if (!res.writableFinished) up.destroy();
-      resolve();
+      if (!res.writableFinished) {
+        controller?.abort(new Error('the client closed the connection'));
+        gaveUp ??= new Error('the client closed the connection');
+        if (!settled) {
+          settled = true;
+          clearTimeout(queued);
+          resolve(started ? res.statusCode : 0);
+        }
+      }
     });
-    up.pipe(res);
+    if (streamed) req.once('error', (err) => controller?.abort(err));
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (gaveUp) return c.abort(gaveUp);
+        clearTimeout(queued);
+      },
+      onResponseStart(c, status, upHeaders, statusMessage) {
+        if (settled) return c.abort(new Error('already answered'));
+        o.onUpstreamAnswer?.(status);
+        const location = upHeaders.location;
+        if (o.refusedAt !== undefined && status >= 300 && status < 400 && typeof location === 'string' && isLoginRedirect(location, t, o.refusedAt)) {
+          // Nothing goes to the client; the (small) body is read and dropped to keep the connection.
+          refused = true;
+          settled = true;
+          resolve('refused');
+          return;
+        }
+        const upConnection = listedIn(typeof upHeaders.connection === 'string' ? upHeaders.connection : undefined);
+        const out: Record<string, string | string[]> = {};
+        for (const name in upHeaders) {
+          const value = upHeaders[name]!;
+          if (HOP_BY_HOP.has(name) || upConnection.has(name)) continue;
+          if (name === 'set-cookie') {
+            const kept: string[] = [];
+            for (const v of Array.isArray(value) ? value : [value]) {
+              const sc = parseSetCookie(v);
+              if (sc && sc.name === o.sessionCookieName) o.onSessionCookie(sc.deletes ? undefined : sc.value);
+              else kept.push(v);
+            }
+            if (kept.length > 0) out[name] = kept;
+            continue;
+          }
+          out[name] = name === 'location' && typeof value === 'string' ? publicLocation(value, t.url, o.publicUrl) : value;
+        }
+        if (o.setCookies?.length) {
+          const sc = out['set-cookie'];
+          out['set-cookie'] = [...(sc === undefined ? [] : Array.isArray(sc) ? sc : [sc]), ...o.setCookies];
+        }
+        started = true;
+        res.writeHead(status, statusMessage, out);
+      },
+      onResponseData(c, chunk) {
+        if (refused || settled) return;
+        // Backpressure: a slow client pauses the NetBox connection, not the gateway's memory.
+        if (!res.write(chunk)) {
+          c.pause();
+          res.once('drain', () => c.resume());
+        }
+      },
+      onResponseEnd() {
+        if (refused || settled) return;
+        settled = true;
+        res.end();
+        resolve(res.statusCode);
+      },
+      onResponseError(_c, err) {
+        if (gaveUp && settled) return; // our own abort: reported already
+        fail(err);
+      },
+    };
+    try {
+      (o.lane === 'token' ? t.tokenPool : t.pool).dispatch(
+        {
+          origin: t.url.origin,
+          method: req.method ?? 'GET',
+          path: upstreamPath(t, o.path ?? req.url ?? '/'),
+          headers,
+          body: o.body ?? (streamed ? req : null),
+          // Counted from the moment the request has a connection: NetBox then has netbox.timeout
+          // for its response headers and for each silence in the body.
+          headersTimeout: t.timeoutMs,
+          bodyTimeout: t.timeoutMs,
+        },
+        handler,
+      );
+    } catch (err) {
+      fail(err as Error);
+    }
   });
-  return up.statusCode ?? 502;
 }
 
 function isLoginRedirect(location: string, t: ProxyTarget, loginPath: string): boolean {

@@ -18,6 +18,7 @@ import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { instrumentStore } from '../metrics/store.js';
 import { createSource } from '../sources/factory.js';
 import { openStore } from '../store/open.js';
+import { SESSION_KEY_PREFIX } from '../gateway/sessions.js';
 import { runSessionsCommand } from './sessions.js';
 import { createDirectorySync } from '../lifecycle/sync.js';
 import type { Attributes, Decision, Logger } from '../types.js';
@@ -249,7 +250,7 @@ async function serve(flag: string | undefined): Promise<number> {
   const cfg = loadConfigFile(file);
   const logger = pino({ level: cfg.logging.level, base: { service: 'netbox-gate' } }) as unknown as Logger;
   logConfigNotices(cfg.notices, logger);
-  let store = await openStore(cfg.sessions, logger);
+  let store = await openStore(cfg.sessions, logger, { cachePrefixes: [SESSION_KEY_PREFIX] });
   // Metrics are built only when asked for: no registry, no hooks, no listener otherwise.
   const metricsListen = cfg.metrics.listen;
   const base = store;

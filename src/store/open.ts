@@ -16,10 +16,10 @@ export function encryptionKeysOf(cfg: SessionsConfig): Buffer[] {
 }
 
 /**
- * Opens the configured store. A redis store is given up to its connect timeout to answer;
+ * Opens the configured store. `cachePrefixes`: keys a Redis store keeps in process. A redis store is given up to its connect timeout to answer;
  * when it does not, the gateway starts anyway (503 until Redis is there) and says so.
  */
-export async function openStore(cfg: SessionsConfig, logger: Logger): Promise<KeyValueStore> {
+export async function openStore(cfg: SessionsConfig, logger: Logger, opts: { cachePrefixes?: readonly string[] } = {}): Promise<KeyValueStore> {
   let store: KeyValueStore;
   const st = cfg.store;
   if (st.type === 'redis') {
@@ -34,6 +34,9 @@ export async function openStore(cfg: SessionsConfig, logger: Logger): Promise<Ke
       keyPrefix: st.keyPrefix,
       connectTimeout: st.connectTimeout,
       commandTimeout: st.commandTimeout,
+      // `serve` caches sessions in process (kept correct by Redis's invalidations); a one-shot
+      // command (`sessions list`) has nothing to gain from it.
+      cachePrefixes: opts.cachePrefixes,
       logger,
     });
     if (await r.ready()) logger.info({ store: describeRedisTarget(st) }, 'session store connected');

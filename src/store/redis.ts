@@ -22,6 +22,13 @@ export interface RedisStoreOptions {
   connectTimeout: number;
   commandTimeout: number;
   logger: Logger;
+  /**
+   * Keys under these prefixes (sessions: read on every request) are kept in this process
+   * and invalidated by Redis itself (client-side caching, see below). Off when absent.
+   */
+  cachePrefixes?: readonly string[] | undefined;
+  /** At most this many cached values (least recently used go first). Default 4096. */
+  cacheMax?: number | undefined;
 }
 
 // Releases a lock only for its holder, extends an index only forward: both in one round trip.
@@ -91,6 +98,8 @@ export function createRedisStore(o: RedisStoreOptions): KeyValueStore & { ready(
     o.logger.info({ store: where }, 'session store reachable again');
   });
 
+  const cache = createTrackedCache(client, o);
+
   const guard = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -115,17 +124,27 @@ export function createRedisStore(o: RedisStoreOptions): KeyValueStore & { ready(
         client.on('ready', onReady);
       });
     },
-    get: <T>(key: string) => guard('get', async () => parse<T>(await client.get(key))),
+    get: <T>(key: string) => guard('get', async () => parse<T>(cache ? await cache.get(key) : await client.get(key))),
     set: (key, value, ttlMs) =>
       guard('set', async () => {
+        cache?.drop(key);
         await client.set(key, JSON.stringify(value), 'PX', Math.max(1, Math.ceil(ttlMs)));
       }),
-    update: (key, value, ttlMs) => guard('update', async () => (await client.set(key, JSON.stringify(value), 'PX', Math.max(1, Math.ceil(ttlMs)), 'XX')) === 'OK'),
+    update: (key, value, ttlMs) =>
+      guard('update', async () => {
+        cache?.drop(key);
+        return (await client.set(key, JSON.stringify(value), 'PX', Math.max(1, Math.ceil(ttlMs)), 'XX')) === 'OK';
+      }),
     delete: (key) =>
       guard('delete', async () => {
+        cache?.drop(key);
         await client.del(key);
       }),
-    take: <T>(key: string) => guard('take', async () => parse<T>(await client.getdel(key))),
+    take: <T>(key: string) =>
+      guard('take', async () => {
+        cache?.drop(key);
+        return parse<T>(await client.getdel(key));
+      }),
     tryLock: (key, ttlMs) =>
       guard('lock', async () => {
         const token = randomUUID();
@@ -172,10 +191,162 @@ export function createRedisStore(o: RedisStoreOptions): KeyValueStore & { ready(
       }),
     async close() {
       closing = true;
+      await cache?.close();
       try {
         await client.quit();
       } catch {
         client.disconnect();
+      }
+    },
+  };
+}
+
+/**
+ * Client-side caching of hot keys (sessions), kept correct across replicas by Redis itself:
+ * the main connection turns on CLIENT TRACKING in broadcast mode for the cached prefixes,
+ * redirected to a second connection subscribed to __redis__:invalidate, so every write,
+ * delete or expiry of such a key on any replica (or by `netbox-gate sessions revoke`) drops it
+ * here too. A signed-in request then costs no Redis round trip (the profile's largest cost of
+ * the Redis path after the proxying itself), while a revoked session is still refused on
+ * every replica's next request.
+ *
+ * Correctness rules, from Redis's client-side caching guide:
+ * - Nothing is cached unless tracking is confirmed on for the current pair of connections;
+ *   when either connection drops, the cache is emptied and stays off until tracking is
+ *   turned on again (invalidations sent meanwhile are lost, so nothing may be trusted).
+ * - A read in flight when an invalidation for its key arrives is not cached (the reply and the
+ *   invalidation travel on different connections and may arrive in either order).
+ * - Entries are also trusted for at most MAX_AGE_MS: a bound on any staleness a lost
+ *   invalidation could cause, at the cost of one read per session every few seconds.
+ * Redis < 6 (no CLIENT TRACKING) or an ACL that forbids it: no cache, said once in the log.
+ */
+const MAX_AGE_MS = 5_000;
+const INVALIDATE = '__redis__:invalidate';
+
+interface TrackedCache {
+  get(key: string): Promise<string | null>;
+  drop(key: string): void;
+  close(): Promise<void>;
+}
+
+function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache | undefined {
+  const prefixes = o.cachePrefixes ?? [];
+  if (prefixes.length === 0) return undefined;
+  const max = o.cacheMax ?? 4096;
+  const cacheable = (key: string) => prefixes.some((p) => key.startsWith(p));
+  const entries = new Map<string, { raw: string; at: number }>();
+  /** Reads in flight per key, and the keys invalidated while one was. */
+  const reading = new Map<string, number>();
+  const invalidatedWhileReading = new Set<string>();
+  let on = false;
+  /** Bumped whenever trust is lost: a read that started in an older epoch is not cached. */
+  let epoch = 0;
+  let closed = false;
+  let unsupportedSaid = false;
+
+  // RESP2 on purpose: Redis sends redirected invalidations to a RESP3 connection as an
+  // `invalidate` push frame, which ioredis does not surface; to a RESP2 subscriber they are
+  // ordinary pub/sub messages. The channel is not a key: ioredis' keyPrefix does not touch it.
+  // No automatic resubscribe: after a reconnect the connection must first tell its new client
+  // ID (a subscribed RESP2 connection may send nothing but subscriber commands).
+  const sub = client.duplicate({ protocol: 2, autoResubscribe: false });
+  const off = () => {
+    on = false;
+    epoch++;
+    entries.clear();
+    invalidatedWhileReading.clear();
+    for (const k of reading.keys()) invalidatedWhileReading.add(k);
+  };
+  sub.on('messageBuffer', (channel: Buffer, message: Buffer | Buffer[] | null) => {
+    if (channel.toString() !== INVALIDATE) return;
+    if (message === null || !Array.isArray(message)) {
+      // FLUSHDB / FLUSHALL (null), or anything not understood: trust nothing.
+      entries.clear();
+      epoch++;
+      for (const k of reading.keys()) invalidatedWhileReading.add(k);
+      return;
+    }
+    for (const b of message) {
+      const key = b.toString().slice(o.keyPrefix.length);
+      entries.delete(key);
+      if (reading.has(key)) invalidatedWhileReading.add(key);
+    }
+  });
+  sub.on('error', () => undefined); // the main client reports outages
+  sub.on('close', off);
+  client.on('close', off);
+
+  // (Re)connects the pair: each connection's ready starts it; both must be ready.
+  let starting = false;
+  const start = async () => {
+    if (closed || starting || client.status !== 'ready' || sub.status !== 'ready') return;
+    starting = true;
+    const startedEpoch = epoch;
+    try {
+      const id = (await sub.client('ID')) as number;
+      await sub.subscribe(INVALIDATE);
+      // OFF first: a connection that kept tracking on (its redirect target reconnected) refuses
+      // a second ON with other options.
+      await client.client('TRACKING', 'OFF');
+      await client.client('TRACKING', 'ON', 'REDIRECT', String(id), 'BCAST', ...prefixes.flatMap((p) => ['PREFIX', o.keyPrefix + p]));
+      if (epoch === startedEpoch && !closed) on = true;
+      else void start();
+    } catch (err) {
+      // An unknown command or a refusal is for good; anything else (a connection lost meanwhile)
+      // is retried at the next `ready`.
+      const msg = (err as Error).message;
+      if (!unsupportedSaid && !closed && /unknown (sub)?command|NOPERM|not allowed|ERR syntax/i.test(msg)) {
+        unsupportedSaid = true;
+        o.logger.info({ err: msg }, 'session cache off: this Redis does not allow CLIENT TRACKING (Redis 6 or later, and the CLIENT command in the ACL); every request reads its session from Redis');
+      }
+    } finally {
+      starting = false;
+    }
+  };
+  client.on('ready', () => void start());
+  sub.on('ready', () => void start());
+  void start();
+
+  return {
+    async get(key) {
+      if (!cacheable(key)) return client.get(key);
+      const hit = entries.get(key);
+      if (on && hit && Date.now() - hit.at < MAX_AGE_MS) {
+        // Least recently used goes first: a hit moves to the end.
+        entries.delete(key);
+        entries.set(key, hit);
+        return hit.raw;
+      }
+      const startedEpoch = epoch;
+      const wasOn = on;
+      reading.set(key, (reading.get(key) ?? 0) + 1);
+      let raw: string | null;
+      try {
+        raw = await client.get(key);
+      } finally {
+        const n = reading.get(key)! - 1;
+        if (n === 0) reading.delete(key);
+        else reading.set(key, n);
+      }
+      const invalidated = invalidatedWhileReading.has(key);
+      if (!reading.has(key)) invalidatedWhileReading.delete(key);
+      if (wasOn && on && epoch === startedEpoch && !invalidated && raw !== null) {
+        if (entries.size >= max) entries.delete(entries.keys().next().value!);
+        entries.set(key, { raw, at: Date.now() });
+      }
+      return raw;
+    },
+    drop(key) {
+      entries.delete(key);
+      if (reading.has(key)) invalidatedWhileReading.add(key);
+    },
+    async close() {
+      closed = true;
+      off();
+      try {
+        await sub.quit();
+      } catch {
+        sub.disconnect();
       }
     },
   };

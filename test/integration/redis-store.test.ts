@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { isGateError } from '../../src/errors.js';
 import { createEncryptedStore } from '../../src/store/encrypted.js';
 import { createRedisStore } from '../../src/store/redis.js';
@@ -27,8 +28,8 @@ after(async () => {
 });
 
 // Each store gets its own key prefix: the tests share one server without seeing each other.
-const open = async (logger = silentLogger) => {
-  const s = createRedisStore({ url: redis.url, keyPrefix: `test-${randomUUID()}:`, connectTimeout: 2000, commandTimeout: 1000, logger });
+const open = async (logger = silentLogger, extra: { keyPrefix?: string; cachePrefixes?: string[] } = {}) => {
+  const s = createRedisStore({ url: redis.url, keyPrefix: extra.keyPrefix ?? `test-${randomUUID()}:`, connectTimeout: 2000, commandTimeout: 1000, logger, cachePrefixes: extra.cachePrefixes });
   opened.push(s);
   assert.equal(await s.ready(), true);
   return s;
@@ -41,6 +42,91 @@ describe('redis store', () => {
 
 describe('redis store, encrypted', () => {
   runStoreSuite({ make: async () => createEncryptedStore(await open(), { keys: [Buffer.alloc(32, 9)], logger: silentLogger }), ...realTime });
+});
+
+describe('redis store, every key cached in process', () => {
+  // The same contract with the client-side cache on for every key (serve caches only sessions).
+  runStoreSuite({ make: () => open(silentLogger, { cachePrefixes: [''] }), ...realTime });
+});
+
+describe('redis store: the session cache stays correct across replicas', () => {
+  /** Two replicas' stores on one prefix, and a plain connection to look at Redis. */
+  const pair = async () => {
+    const keyPrefix = `cache-${randomUUID()}:`;
+    const a = await open(silentLogger, { keyPrefix, cachePrefixes: ['sess:'] });
+    const b = await open(silentLogger, { keyPrefix, cachePrefixes: ['sess:'] });
+    const admin = new Redis(redis.url);
+    opened.push({ close: async () => void admin.disconnect() } as KeyValueStore);
+    // Tracking is turned on once both connections of a store are up (a few round trips).
+    await sleep(300);
+    return { a, b, admin, keyPrefix };
+  };
+  const getCalls = async (admin: Redis) => Number(/cmdstat_get:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+  /** Reads until the value is the expected one (an invalidation is a message away), for at most 1 s: well inside the 5 s a cached entry may live, so a missed invalidation fails. */
+  const eventually = async (s: KeyValueStore, key: string, expected: unknown) => {
+    let v: unknown;
+    for (let i = 0; i < 20; i++) {
+      v = await s.get(key);
+      if (JSON.stringify(v) === JSON.stringify(expected)) return;
+      await sleep(50);
+    }
+    assert.deepEqual(v, expected, `${key} still read as the old value`);
+  };
+
+  it('a session read again and again costs no Redis round trip', async () => {
+    const { a, admin } = await pair();
+    await a.set('sess:x', { user: 'alice', n: 1 }, 60_000);
+    assert.deepEqual(await a.get('sess:x'), { user: 'alice', n: 1 });
+    const before = await getCalls(admin);
+    for (let i = 0; i < 200; i++) assert.deepEqual(await a.get('sess:x'), { user: 'alice', n: 1 });
+    assert.ok((await getCalls(admin)) - before <= 1, 'the reads were answered from the cache');
+    // Values handed out are copies: changing one does not change the cache.
+    const v = (await a.get<{ n: number }>('sess:x'))!;
+    v.n = 99;
+    assert.deepEqual(await a.get('sess:x'), { user: 'alice', n: 1 });
+    // Keys outside the cached prefixes are read from Redis every time.
+    await a.set('pending:y', 1, 60_000);
+    const before2 = await getCalls(admin);
+    for (let i = 0; i < 10; i++) await a.get('pending:y');
+    assert.equal((await getCalls(admin)) - before2, 10);
+  });
+
+  it("another replica's update, delete and an expiry reach this replica's cache", async () => {
+    const { a, b } = await pair();
+    await b.set('sess:s1', { v: 1 }, 60_000);
+    assert.deepEqual(await a.get('sess:s1'), { v: 1 });
+    assert.equal(await b.update('sess:s1', { v: 2 }, 60_000), true);
+    await eventually(a, 'sess:s1', { v: 2 });
+    await b.delete('sess:s1');
+    await eventually(a, 'sess:s1', undefined);
+    // Revocation by anyone else (netbox-gate sessions revoke is another process): a plain DEL.
+    await b.set('sess:s2', { v: 1 }, 60_000);
+    assert.deepEqual(await a.get('sess:s2'), { v: 1 });
+    await b.take('sess:s2');
+    await eventually(a, 'sess:s2', undefined);
+    await b.set('sess:s3', { v: 1 }, 300);
+    assert.deepEqual(await a.get('sess:s3'), { v: 1 });
+    await sleep(400);
+    await eventually(a, 'sess:s3', undefined);
+  });
+
+  it('when the invalidation connection drops, nothing cached is trusted until it is back', async () => {
+    const { a, b, admin, keyPrefix } = await pair();
+    await a.set('sess:k', { v: 1 }, 60_000);
+    assert.deepEqual(await a.get('sess:k'), { v: 1 });
+    // Cut every subscriber (both stores' invalidation connections): invalidations sent now are lost.
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    await sleep(100);
+    await admin.set(`${keyPrefix}sess:k`, JSON.stringify({ v: 2 }), 'PX', 60_000);
+    assert.deepEqual(await a.get('sess:k'), { v: 2 }, 'read from Redis, not from a cache that may have missed the change');
+    // Back (ioredis reconnects by itself): cached again, and invalidated again.
+    await sleep(1500);
+    const before = await getCalls(admin);
+    for (let i = 0; i < 20; i++) await a.get('sess:k');
+    assert.ok((await getCalls(admin)) - before <= 1, 'the cache is on again after the reconnect');
+    await b.set('sess:k', { v: 3 }, 60_000);
+    await eventually(a, 'sess:k', { v: 3 });
+  });
 });
 
 describe('redis store: outage and restart', () => {

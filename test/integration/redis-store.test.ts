@@ -129,6 +129,30 @@ describe('redis store: the session cache stays correct across replicas', () => {
   });
 });
 
+describe('redis store: a Redis that forbids client-side caching', () => {
+  it('an ACL without CLIENT: the store works, reads every session from Redis, and says so once', async () => {
+    const admin = new Redis(redis.url);
+    try {
+      await admin.call('ACL', 'SETUSER', 'nocache', 'on', '>pw', '~*', '&*', '+@all', '-client');
+      const logger = recordingLogger();
+      const u = new URL(redis.url);
+      const s = createRedisStore({ url: `redis://nocache:pw@${u.host}/0`, keyPrefix: `nocache-${randomUUID()}:`, connectTimeout: 2000, commandTimeout: 1000, logger, cachePrefixes: ['sess:'] });
+      opened.push(s);
+      assert.equal(await s.ready(), true);
+      await sleep(300);
+      await s.set('sess:a', { v: 1 }, 60_000);
+      const calls = async () => Number(/cmdstat_get:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+      const before = await calls();
+      for (let i = 0; i < 5; i++) assert.deepEqual(await s.get('sess:a'), { v: 1 });
+      assert.equal((await calls()) - before, 5, 'every read went to Redis');
+      assert.equal(logger.records.filter((r) => r.msg?.startsWith('session cache off')).length, 1);
+      await s.close();
+    } finally {
+      admin.disconnect();
+    }
+  });
+});
+
 describe('redis store: outage and restart', () => {
   it('fails fast with ERR_STORE_UNAVAILABLE while Redis is down, then works again without a new client; values survive the restart', async () => {
     const logger = recordingLogger();

@@ -1,6 +1,7 @@
 // The request pipeline in-process (scripted sources, recording upstream, movable clock):
 // what a browser and an API client see for each way a request can go.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { GateError } from '../../../src/errors.js';
 import { startHarness, type Harness } from './harness.js';
@@ -43,6 +44,47 @@ describe('gateway pipeline (in-process)', () => {
     const cookie = String(h.seen.at(-1)!.headers.cookie ?? '');
     assert.equal(cookie, 'theme=dark', `NetBox saw: ${cookie}`);
     assert.ok(!cookie.includes(session));
+  });
+
+  it('passes every body shape and multi-valued response headers through unchanged (empty, small, chunked, Expect: 100-continue)', async () => {
+    const c = h.client();
+    await c.signIn('bob');
+    const cookie = [...c.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    h.script.upstream = (seen, res) => {
+      res.setHeader('Set-Cookie', ['csrftoken=abc; Path=/', 'theme=dark; Path=/']);
+      res.setHeader('X-Seen-Length', String(seen.body.length));
+      const json = JSON.stringify({ method: seen.method, body: seen.body });
+      res.writeHead(201, 'Made', { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
+      res.end(json);
+      return true;
+    };
+    // Raw HTTP/1.1, so the request is exactly what a client sends (fetch would normalise it).
+    const send = (head: string, body: string) =>
+      new Promise<string>((resolve, reject) => {
+        const u = new URL(h.url);
+        const sock = net.connect(Number(u.port), u.hostname, () => sock.write(`${head}Host: ${u.host}\r\nCookie: ${cookie}\r\nAccept: application/json\r\nConnection: close\r\n\r\n${body}`));
+        let out = '';
+        sock.setEncoding('latin1').on('data', (d: string) => (out += d)).on('end', () => resolve(out)).on('error', reject);
+      });
+    const cases: Array<[string, string, string, string]> = [
+      ['POST with Content-Length: 0', 'POST /api/x/ HTTP/1.1\r\nContent-Length: 0\r\n', '', ''],
+      ['DELETE without a body', 'DELETE /api/x/1/ HTTP/1.1\r\n', '', ''],
+      ['PUT with a small body', 'PUT /api/x/1/ HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 11\r\n', '{"name":"a"}'.slice(0, 11), '{"name":"a"'],
+      ['POST chunked', 'POST /api/x/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n', '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n', 'hello world'],
+      ['POST with Expect: 100-continue', 'POST /api/x/ HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n', 'abc', 'abc'],
+    ];
+    for (const [what, head, body, expected] of cases) {
+      // (An interim "100 Continue" comes first when the client asked for it.)
+      const raw = (await send(head, body)).replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
+      const end = raw.indexOf('\r\n\r\n');
+      const [headers, payload] = [raw.slice(0, end), raw.slice(end + 4)];
+      assert.match(headers, /^HTTP\/1\.1 201 Made/, `${what}: ${raw}`);
+      assert.equal(JSON.parse(payload).body, expected, what);
+      assert.equal(JSON.parse(payload).method, head.split(' ')[0], what);
+      assert.match(headers, /\r\nset-cookie: csrftoken=abc; Path=\/\r\nset-cookie: theme=dark; Path=\//i, `${what}: both cookies, in order`);
+      assert.equal(h.seen.at(-1)!.headers['x-remote-user'], 'bob', what);
+      assert.equal(h.seen.at(-1)!.headers.expect, undefined, `${what}: Expect is the gateway's to answer`);
+    }
   });
 
   it('keeps the pending sign-in in a sealed cookie, not on the server, and refuses a tampered one', async () => {

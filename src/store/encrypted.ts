@@ -57,7 +57,10 @@ export function createEncryptedStore(inner: KeyValueStore, opts: { keys: readonl
     if (stored === undefined) return undefined;
     if (typeof stored !== 'string') return unreadable(storeKey, 'not encrypted');
     const hit = opened.get(storeKey);
-    if (hit && hit.stored === stored) return JSON.parse(hit.plaintext) as T;
+    if (hit && hit.stored === stored) {
+      hit.stored = stored; // the same text; keeping this copy lets the next check be by identity
+      return JSON.parse(hit.plaintext) as T;
+    }
     const [version, id, data] = stored.split('.');
     if (version !== VERSION || !id || !data) return unreadable(storeKey, 'not encrypted');
     const key = byId.get(id);

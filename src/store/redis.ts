@@ -124,7 +124,7 @@ export function createRedisStore(o: RedisStoreOptions): KeyValueStore & { ready(
         client.on('ready', onReady);
       });
     },
-    get: <T>(key: string) => guard('get', async () => parse<T>(cache ? await cache.get(key) : await client.get(key))),
+    get: <T>(key: string) => guard('get', async () => (cache ? ((await cache.get(key)) as T | undefined) : parse<T>(await client.get(key)))),
     set: (key, value, ttlMs) =>
       guard('set', async () => {
         cache?.drop(key);
@@ -224,7 +224,8 @@ const MAX_AGE_MS = 5_000;
 const INVALIDATE = '__redis__:invalidate';
 
 interface TrackedCache {
-  get(key: string): Promise<string | null>;
+  /** The parsed value, undefined when absent. */
+  get(key: string): Promise<unknown>;
   drop(key: string): void;
   close(): Promise<void>;
 }
@@ -234,7 +235,11 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
   if (prefixes.length === 0) return undefined;
   const max = o.cacheMax ?? 4096;
   const cacheable = (key: string) => prefixes.some((p) => key.startsWith(p));
-  const entries = new Map<string, { raw: string; at: number }>();
+  // A cached value is kept as JSON and parsed per read, so callers get their own copy; a
+  // value that is a string (an encrypted session) is immutable and kept parsed, which also
+  // lets the encrypted store recognise it by identity.
+  const entries = new Map<string, { raw: string; at: number; str?: string }>();
+  const valueOf = (e: { raw: string; str?: string }): unknown => e.str ?? JSON.parse(e.raw);
   /** Reads in flight per key, and the keys invalidated while one was. */
   const reading = new Map<string, number>();
   const invalidatedWhileReading = new Set<string>();
@@ -309,13 +314,16 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
 
   return {
     async get(key) {
-      if (!cacheable(key)) return client.get(key);
+      if (!cacheable(key)) {
+        const raw = await client.get(key);
+        return raw === null ? undefined : JSON.parse(raw);
+      }
       const hit = entries.get(key);
       if (on && hit && Date.now() - hit.at < MAX_AGE_MS) {
         // Least recently used goes first: a hit moves to the end.
         entries.delete(key);
         entries.set(key, hit);
-        return hit.raw;
+        return valueOf(hit);
       }
       const startedEpoch = epoch;
       const wasOn = on;
@@ -330,11 +338,13 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
       }
       const invalidated = invalidatedWhileReading.has(key);
       if (!reading.has(key)) invalidatedWhileReading.delete(key);
-      if (wasOn && on && epoch === startedEpoch && !invalidated && raw !== null) {
+      if (raw === null) return undefined;
+      const value: unknown = JSON.parse(raw);
+      if (wasOn && on && epoch === startedEpoch && !invalidated) {
         if (entries.size >= max) entries.delete(entries.keys().next().value!);
-        entries.set(key, { raw, at: Date.now() });
+        entries.set(key, typeof value === 'string' ? { raw, at: Date.now(), str: value } : { raw, at: Date.now() });
       }
-      return raw;
+      return value;
     },
     drop(key) {
       entries.delete(key);

@@ -215,15 +215,17 @@ interface Target {
   url: string;
   headers: Record<string, string>;
   pid: number | undefined;
+  /** Other processes whose CPU this target's requests cost (its Redis). */
+  helpers?: Array<number | undefined>;
 }
 const targets: Target[] = [
   { name: 'direct (nginx)', url: upUrl, headers: {}, pid: nginx.pid },
   { name: 'bare Node proxy', url: `http://127.0.0.1:${naivePort}`, headers: {}, pid: naive.pid },
   { name: 'netbox-gate session, memory', url: gwMem.url, headers: { Cookie: await signIn(gwMem.url) }, pid: gwMem.child.pid },
-  { name: 'netbox-gate session, redis', url: gwRedis.url, headers: { Cookie: await signIn(gwRedis.url) }, pid: gwRedis.child.pid },
+  { name: 'netbox-gate session, redis', url: gwRedis.url, headers: { Cookie: await signIn(gwRedis.url) }, pid: gwRedis.child.pid, helpers: [redisGw.pid] },
   { name: 'netbox-gate token', url: gwMem.url, headers: { Authorization: TOKEN }, pid: gwMem.child.pid },
   { name: 'oauth2-proxy cookie', url: o2pCookie.url, headers: { Cookie: await signIn(o2pCookie.url) }, pid: o2pCookie.child.pid },
-  { name: 'oauth2-proxy redis', url: o2pRedis.url, headers: { Cookie: await signIn(o2pRedis.url) }, pid: o2pRedis.child.pid },
+  { name: 'oauth2-proxy redis', url: o2pRedis.url, headers: { Cookie: await signIn(o2pRedis.url) }, pid: o2pRedis.child.pid, helpers: [redisO2p.pid] },
 ];
 const PATH = '/dcim/sites/';
 // Every target must answer the body itself (200, 2 KB), not a sign-in redirect.
@@ -238,11 +240,37 @@ interface WrkResult {
   p50: number;
   p99: number;
   errors: number;
+  /**
+   * CPU time (user + system) the front door and its Redis spent per request: unlike
+   * requests/s, it hardly moves when other work shares the machine.
+   */
+  cpuUs: number;
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+/** CPU milliseconds used so far by these processes (/proc/<pid>/stat utime + stime). */
+function cpuMs(pids: Array<number | undefined>): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    try {
+      // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* gone: counts nothing */
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
 }
 const ms = (v: string, unit: string) => Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
 async function wrk(t: Target, connections: number, seconds: number): Promise<WrkResult> {
   const h = Object.entries(t.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const pids = [t.pid, ...(t.helpers ?? [])];
+  const cpu0 = cpuMs(pids);
   const { stdout } = await run(WRK, ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...h, t.url + PATH], { maxBuffer: 1 << 20 });
+  const cpu = cpuMs(pids) - cpu0;
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const lat = (p: string) => {
     const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
@@ -253,7 +281,7 @@ async function wrk(t: Target, connections: number, seconds: number): Promise<Wrk
   const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
   if (!Number.isFinite(rps)) throw new Error(`bench: wrk output not understood for ${t.name}:\n${stdout}`);
   if (errors > 0) process.stderr.write(`bench: ${t.name} at ${connections} connections: ${stdout.split('\n').filter((l) => /Non-2xx|Socket errors/.test(l)).join('; ').trim()}\n`);
-  return { rps, p50: lat('50'), p99: lat('99'), errors };
+  return { rps, p50: lat('50'), p99: lat('99'), errors, cpuUs: requests > 0 ? (cpu * 1000) / requests : NaN };
 }
 
 const median = (xs: number[]) => {
@@ -286,6 +314,7 @@ const rows = targets.map((t) => {
     addedP50ms4: spread(x.c4.map((w, i) => w.p50 - direct.c4[i]!.p50)),
     addedP99ms4: spread(x.c4.map((w, i) => w.p99 - direct.c4[i]!.p99)),
     errors: [...x.c32, ...x.c4].reduce((a, w) => a + w.errors, 0),
+    cpuUsPerRequest32: spread(x.c32.map((w) => w.cpuUs)),
     rssMiB: Math.round(rss.get(t.name)!),
   };
 });
@@ -304,11 +333,22 @@ const ratios = {
 const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 const sp = (s: { median: number; min: number; max: number }, d = 2) => `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})`;
 console.log(`\n## Request path (wrk -t1, ${DURATION} s per run, ${ROUNDS} interleaved rounds; medians, (min–max))\n`);
-console.log('| target | rps @32 | p50/p99 ms @32 | p50/p99 ms @4 | added p50 ms @4 | added p99 ms @4 | errors | RSS MiB |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.target} | ${sp(r.rps, 0)} | ${f(r.p50ms32)} / ${f(r.p99ms32)} | ${f(r.p50ms4)} / ${f(r.p99ms4)} | ${sp(r.addedP50ms4)} | ${sp(r.addedP99ms4)} | ${r.errors} | ${r.rssMiB} |`);
+console.log('| target | rps @32 | CPU µs/request @32 | p50/p99 ms @32 | p50/p99 ms @4 | added p50 ms @4 | added p99 ms @4 | errors | RSS MiB |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(`| ${r.target} | ${sp(r.rps, 0)} | ${sp(r.cpuUsPerRequest32, 0)} | ${f(r.p50ms32)} / ${f(r.p99ms32)} | ${f(r.p50ms4)} / ${f(r.p99ms4)} | ${sp(r.addedP50ms4)} | ${sp(r.addedP99ms4)} | ${r.errors} | ${r.rssMiB} |`);
 console.log('\n| ratio (requests/s at 32 connections, per round) | median (min–max) |\n| --- | --- |');
 for (const [k, v] of Object.entries(ratios)) console.log(`| ${k} | ${sp(v)} |`);
+// CPU per request, the same comparisons the other way up (lower is better for the first):
+// what the gateway's own work costs, hardly moved by whatever else runs on the machine.
+const cpuRatio = (a: string, b: string) => spread(runs.get(a)!.c32.map((w, i) => w.cpuUs / runs.get(b)!.c32[i]!.cpuUs));
+const cpuRatios = {
+  'session (redis, with its Redis) / bare Node proxy': cpuRatio('netbox-gate session, redis', 'bare Node proxy'),
+  'session (memory) / bare Node proxy': cpuRatio('netbox-gate session, memory', 'bare Node proxy'),
+  'session (redis, with its Redis) / oauth2-proxy redis (with its Redis)': cpuRatio('netbox-gate session, redis', 'oauth2-proxy redis'),
+  'token / oauth2-proxy cookie': cpuRatio('netbox-gate token', 'oauth2-proxy cookie'),
+};
+console.log('\n| CPU per request at 32 connections, per round (lower is cheaper) | median (min–max) |\n| --- | --- |');
+for (const [k, v] of Object.entries(cpuRatios)) console.log(`| ${k} | ${sp(v)} |`);
 
 // ---- Memory per session. Memory store: a gateway of its own, real sign-ins (concurrently,
 // within a time budget); live heap and RSS growth per session. The live heap (after the full GC a heap snapshot does) counts what sessions retain; heap
@@ -517,7 +557,7 @@ async function netboxComparison() {
   }
 }
 
-const file = writeResult('compare', { args: { duration: DURATION, rounds: ROUNDS, sessions: SESSIONS, smoke }, rows, ratios, memory, policy: policyResult, netbox }, args.out);
+const file = writeResult('compare', { args: { duration: DURATION, rounds: ROUNDS, sessions: SESSIONS, smoke }, rows, ratios, cpuRatios, memory, policy: policyResult, netbox }, args.out);
 console.log(`\nwritten: ${file}`);
 // Gateways stop gracefully (and write their CPU profiles with BENCH_CPU_PROF).
 await Promise.all(

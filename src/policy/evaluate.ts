@@ -7,77 +7,119 @@ import { getPath, valueStrings } from '../attributes.js';
 import type { Decision, Identity, TraceEntry } from '../types.js';
 import { matchAcr } from './acr.js';
 import type { CompiledPolicy, CompiledRule } from './compile.js';
-import { normalizeGroup, type Matcher } from './pattern.js';
+import { normalizeGroup } from './pattern.js';
+import { type Namespace, type PolicyIndex, policyIndex, reason, type RuleRefs } from './policy-index.js';
 
-interface GroupIndex {
-  list: string[];
-  exact: Map<string, string>;
-  lower: Map<string, string>;
-}
+// How it scales: each of the user's groups is looked up once in the policy's index (one Map
+// lookup once a group name has been seen; see value-index.ts), which says which patterns it
+// matches and so which rules can match at all. Only those rules, and rules without group, claim
+// or user patterns, are checked, in policy order, with the same reasons in the trace as a rule by
+// rule scan would give (docs/policy.md, "How matching scales").
 
-/** First group matching m: a Set lookup for exact patterns, a scan for glob/regex. */
-function findGroup(m: Matcher, g: GroupIndex): string | undefined {
-  if (m.exact) return (m.exact.caseInsensitive ? g.lower : g.exact).get(m.exact.value);
-  return g.list.find((x) => m.test(x));
-}
+/** Per decision: for each matcher id, the first value (in the identity's order) it matched. */
+type FirstHits = Namespace['first'];
 
-function matchRule(rule: CompiledRule, id: Identity, groups: GroupIndex): string[] | undefined {
-  const why: string[] = [];
-  if (rule.sources) {
-    if (!rule.sources.has(id.sourceId)) return undefined;
-    why.push(`source is "${id.sourceId}"`);
-  }
-  if (rule.groups) {
-    let hit: string | undefined;
-    for (const m of rule.groups) {
-      const g = findGroup(m, groups);
-      if (g !== undefined) {
-        hit = `group "${g}" matches ${m.label}`;
-        break;
+/** Looks the values up once, records each matcher's first hit and marks its rule a candidate. */
+function collect(ns: Namespace, values: readonly string[], candidate: Uint8Array): FirstHits {
+  const first = ns.first;
+  first.fill(undefined);
+  // Indexed loops: this runs for each of a user's (possibly thousands of) groups.
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    const ids = ns.index.matches(v);
+    for (let j = 0; j < ids.length; j++) {
+      const m = ids[j]!;
+      if (first[m] === undefined) {
+        first[m] = v;
+        candidate[ns.rule[m]!] = 1;
       }
     }
-    if (!hit) return undefined;
-    why.push(hit);
+  }
+  return first;
+}
+
+interface Hits {
+  groups: FirstHits;
+  claims: FirstHits[];
+  users: FirstHits;
+  /** Lower-cased email domain, computed on first use. */
+  domain?: string | null;
+}
+
+/** The reasons of the rule being checked, the first `n` that matchRule returns. Reused, so that
+ * only a new trace entry copies them. */
+const reasons: string[] = [];
+
+/** -1 when the rule does not match; otherwise the number of its reasons, in `reasons`. */
+function matchRule(rule: CompiledRule, refs: RuleRefs, id: Identity, hits: Hits, index: PolicyIndex): number {
+  let n = 0;
+  if (rule.sources) {
+    if (!rule.sources.has(id.sourceId)) return -1;
+    reasons[n++] = `source is "${id.sourceId}"`;
+  }
+  if (rule.groups) {
+    const ids = refs.groups!;
+    let k = 0;
+    while (k < ids.length && hits.groups[ids[k]!] === undefined) k++;
+    if (k === ids.length) return -1;
+    reasons[n++] = reason(index.groups, ids[k]!, hits.groups[ids[k]!]!);
   }
   if (rule.allGroups) {
-    for (const m of rule.allGroups) {
-      const g = findGroup(m, groups);
-      if (g === undefined) return undefined;
-      why.push(`group "${g}" matches ${m.label}`);
+    const ids = refs.allGroups!;
+    for (let k = 0; k < ids.length; k++) {
+      const g = hits.groups[ids[k]!];
+      if (g === undefined) return -1;
+      reasons[n++] = reason(index.groups, ids[k]!, g);
     }
   }
   if (rule.users) {
-    const m = rule.users.find((u) => u.test(id.username));
-    if (!m) return undefined;
-    why.push(`user "${id.username}" matches ${m.label}`);
+    const ids = refs.users!;
+    let k = 0;
+    while (k < ids.length && hits.users[ids[k]!] === undefined) k++;
+    if (k === ids.length) return -1;
+    reasons[n++] = reason(index.users, ids[k]!, id.username);
   }
   if (rule.emailDomains) {
-    const domain = id.email?.includes('@') ? id.email.slice(id.email.lastIndexOf('@') + 1).toLowerCase() : undefined;
-    if (!domain || !rule.emailDomains.includes(domain)) return undefined;
-    why.push(`email domain "${domain}" is listed`);
+    if (hits.domain === undefined) hits.domain = id.email?.includes('@') ? id.email.slice(id.email.lastIndexOf('@') + 1).toLowerCase() : null;
+    const domain = hits.domain;
+    if (!domain || !rule.emailDomains.includes(domain)) return -1;
+    reasons[n++] = `email domain "${domain}" is listed`;
   }
-  if (rule.claims) {
-    for (const c of rule.claims) {
-      const values = claimValues(id, c.path);
-      let hit: string | undefined;
-      for (const m of c.matchers) {
-        const v = values.find((x) => m.test(x));
-        if (v !== undefined) {
-          hit = `claim ${c.path} "${v}" matches ${m.label}`;
-          break;
-        }
-      }
-      if (!hit) return undefined;
-      why.push(hit);
+  if (refs.claims) {
+    for (let c = 0; c < refs.claims.length; c++) {
+      const { claim, ids } = refs.claims[c]!;
+      const first = hits.claims[claim]!;
+      let k = 0;
+      while (k < ids.length && first[ids[k]!] === undefined) k++;
+      if (k === ids.length) return -1;
+      reasons[n++] = reason(index.claims[claim]!, ids[k]!, first[ids[k]!]!);
     }
   }
   if (rule.acr) {
     const hit = matchAcr(rule.acr, id);
-    if (!hit) return undefined;
-    why.push(hit);
+    if (!hit) return -1;
+    reasons[n++] = hit;
   }
-  if (why.length === 0) why.push('rule has no conditions (matches everyone)');
-  return why;
+  if (n === 0) reasons[n++] = 'rule has no conditions (matches everyone)';
+  return n;
+}
+
+/**
+ * The trace entry of rule i for the reasons in `reasons`: the one of the last decision that
+ * matched this rule for the same reasons (users' groups recur, so this is the usual case), or a
+ * new one. Entries are frozen because decisions share them.
+ */
+function traceEntry(index: PolicyIndex, i: number, rule: CompiledRule, n: number): TraceEntry {
+  const last = index.entries[i];
+  if (last !== undefined && last.matched.length === n) {
+    let k = 0;
+    while (k < n && last.matched[k] === reasons[k]) k++;
+    if (k === n) return last;
+  }
+  const matched = Object.freeze(reasons.slice(0, n)) as string[];
+  const entry: TraceEntry = Object.freeze({ rule: rule.name, effect: rule.effect, matched, groups: rule.netboxGroups, superuser: rule.superuser, staff: rule.staff });
+  index.entries[i] = entry;
+  return entry;
 }
 
 /** Claims first; then the identity's own fields, so `email` works for every source. */
@@ -96,19 +138,43 @@ function claimValues(id: Identity, path: string): string[] {
   }
 }
 
+/** The user's groups as the policy compares them (Keycloak paths without their leading "/"). */
+function normalizedGroups(groups: string[], normalizePaths: boolean): string[] {
+  if (!normalizePaths) return groups;
+  let i = 0;
+  while (i < groups.length && !groups[i]!.startsWith('/')) i++;
+  if (i === groups.length) return groups; // the usual case: nothing to copy
+  return groups.map((g) => normalizeGroup(g, true));
+}
+
 export function decide(policy: CompiledPolicy, id: Identity): Decision {
-  const list = id.groups.map((g) => normalizeGroup(g, policy.normalizeGroupPaths));
-  const groups: GroupIndex = { list, exact: new Map(), lower: new Map() };
-  for (const g of list) {
-    if (!groups.exact.has(g)) groups.exact.set(g, g);
-    const l = g.toLowerCase();
-    if (!groups.lower.has(l)) groups.lower.set(l, g);
-  }
+  const index = policyIndex(policy);
+  // Scratch arrays of the index, reset here (decide never re-enters itself), so that a
+  // decision allocates little more than what it returns: fewer young-generation collections.
+  const candidate = index.candidate;
+  candidate.set(index.unconditional);
+  const hits: Hits = {
+    groups: collect(index.groups, normalizedGroups(id.groups, policy.normalizeGroupPaths), candidate),
+    claims: index.claims.map((ns) => collect(ns, claimValues(id, ns.path), candidate)),
+    users: collect(index.users, [id.username], candidate),
+  };
   const trace: TraceEntry[] = [];
-  for (const rule of policy.rules) {
-    const matched = matchRule(rule, id, groups);
-    if (!matched) continue;
-    trace.push({ rule: rule.name, effect: rule.effect, matched, groups: rule.netboxGroups, superuser: rule.superuser, staff: rule.staff });
+  // The union of NetBox groups (by rank), superuser and staff over the matching rules, used only
+  // when no deny rule matched (deny rules give none of them anyway).
+  const given = index.given;
+  given.fill(0);
+  let superuser = false;
+  let staff = false;
+  for (let i = 0; i < policy.rules.length; i++) {
+    if (candidate[i] === 0) continue;
+    const rule = policy.rules[i]!;
+    const n = matchRule(rule, index.refs[i]!, id, hits, index);
+    if (n < 0) continue;
+    trace.push(traceEntry(index, i, rule, n));
+    const ranks = index.ruleRanks[i]!;
+    for (let j = 0; j < ranks.length; j++) given[ranks[j]!] = 1;
+    superuser ||= rule.superuser;
+    staff ||= rule.staff;
   }
   const base: Decision = {
     allowed: false,
@@ -133,15 +199,11 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
   if (!trace.some((t) => t.effect === 'allow')) {
     return { ...base, reasonCode: 'no_allow_rule', reason: 'no allow rule matched' };
   }
-  const netboxGroups = new Set(policy.defaultGroups);
-  let superuser = false;
-  let staff = false;
-  for (const t of trace) {
-    t.groups.forEach((g) => netboxGroups.add(g));
-    superuser ||= t.superuser;
-    staff ||= t.staff;
-  }
-  return { ...base, allowed: true, groups: [...netboxGroups].sort(), superuser, staff };
+  // Sorted as `[...new Set(names)].sort()` would: by ranks fixed when the index was built.
+  for (let j = 0; j < index.defaultRanks.length; j++) given[index.defaultRanks[j]!] = 1;
+  const groups: string[] = [];
+  for (let r = 0; r < given.length; r++) if (given[r] === 1) groups.push(index.netboxNames[r]!);
+  return { ...base, allowed: true, groups, superuser, staff };
 }
 
 /**

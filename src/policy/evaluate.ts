@@ -19,19 +19,33 @@ import { type Namespace, type PolicyIndex, policyIndex, reason, type RuleRefs } 
 /** Per decision: for each matcher id, the first value (in the identity's order) it matched. */
 type FirstHits = Namespace['first'];
 
-/** Looks the values up once, records each matcher's first hit and marks its rule a candidate. */
-function collect(ns: Namespace, values: readonly string[], candidate: Uint8Array): FirstHits {
+/**
+ * Looks the values up once, records each matcher's first hit and marks its rule a candidate.
+ * `groupPaths`: the values are groups, compared without the leading "/" of a Keycloak path.
+ */
+function collect(ns: Namespace, values: readonly string[], candidate: Uint8Array, groupPaths = false): FirstHits {
   const first = ns.first;
   first.fill(undefined);
-  // Indexed loops: this runs for each of a user's (possibly thousands of) groups.
+  const index = ns.index;
+  // Indexed loops and one integer per value: this runs for each of a user's (possibly
+  // thousands of) groups.
   for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    const ids = ns.index.matches(v);
-    for (let j = 0; j < ids.length; j++) {
-      const m = ids[j]!;
-      if (first[m] === undefined) {
-        first[m] = v;
-        candidate[ns.rule[m]!] = 1;
+    let v = values[i]!;
+    if (groupPaths && v.charCodeAt(0) === 47) v = normalizeGroup(v, true);
+    const hits = index.lookup(v);
+    if (hits >= 0) {
+      if (first[hits] === undefined) {
+        first[hits] = v;
+        candidate[ns.rule[hits]!] = 1;
+      }
+    } else if (hits !== -1) {
+      const ids = index.multiple(hits);
+      for (let j = 0; j < ids.length; j++) {
+        const m = ids[j]!;
+        if (first[m] === undefined) {
+          first[m] = v;
+          candidate[ns.rule[m]!] = 1;
+        }
       }
     }
   }
@@ -138,15 +152,6 @@ function claimValues(id: Identity, path: string): string[] {
   }
 }
 
-/** The user's groups as the policy compares them (Keycloak paths without their leading "/"). */
-function normalizedGroups(groups: string[], normalizePaths: boolean): string[] {
-  if (!normalizePaths) return groups;
-  let i = 0;
-  while (i < groups.length && !groups[i]!.startsWith('/')) i++;
-  if (i === groups.length) return groups; // the usual case: nothing to copy
-  return groups.map((g) => normalizeGroup(g, true));
-}
-
 export function decide(policy: CompiledPolicy, id: Identity): Decision {
   const index = policyIndex(policy);
   // Scratch arrays of the index, reset here (decide never re-enters itself), so that a
@@ -154,7 +159,7 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
   const candidate = index.candidate;
   candidate.set(index.unconditional);
   const hits: Hits = {
-    groups: collect(index.groups, normalizedGroups(id.groups, policy.normalizeGroupPaths), candidate),
+    groups: collect(index.groups, id.groups, candidate, policy.normalizeGroupPaths),
     claims: index.claims.map((ns) => collect(ns, claimValues(id, ns.path), candidate)),
     users: collect(index.users, [id.username], candidate),
   };

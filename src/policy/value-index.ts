@@ -5,9 +5,6 @@ import { foldCase, type Matcher } from './pattern.js';
 
 /** Values remembered per index; past this the memo starts over, so memory stays bounded. */
 const MEMO_MAX = 16_384;
-/** Not frozen: a frozen array has a map of its own, which would make the loops over answers
- * polymorphic (and allocate an iterator per value). */
-const NONE: readonly number[] = [];
 
 function push(map: Map<string, number[]>, key: string, id: number): void {
   const ids = map.get(key);
@@ -15,9 +12,16 @@ function push(map: Map<string, number[]>, key: string, id: number): void {
   else map.set(key, [id]);
 }
 
+/**
+ * The answer for one value, as a small integer so that the maps hold it inline (no array to
+ * fetch per value): -1 no matcher, n >= 0 matcher n alone, n <= -2 the matchers `multiple(n)`.
+ */
+export type Hits = number;
+
 export class ValueIndex {
   readonly matchers: readonly Matcher[];
-  private readonly exact = new Map<string, number[]>();
+  /** Exact (case-sensitive) patterns: value -> Hits. */
+  private readonly exact = new Map<string, Hits>();
   /** Case-insensitive exact patterns by `toLowerCase()`, the comparison their `test` makes. */
   private readonly exactLower = new Map<string, number[]>();
   private readonly prefixed = new Map<string, number[]>();
@@ -26,63 +30,91 @@ export class ValueIndex {
   private readonly prefixLengths: number[];
   private readonly foldedPrefixLengths: number[];
   private readonly scanned: number[] = [];
-  /** Only exact patterns: a value's answer is one lookup and is not worth remembering. */
+  /** Only exact patterns: a value's answer is one lookup in `exact` and is not remembered. */
   private readonly exactOnly: boolean;
-  private readonly memo = new Map<string, readonly number[]>();
+  private readonly memo = new Map<string, Hits>();
+  /** Id lists of Hits <= -2; the first `fixed` belong to `exact`, the rest to the memo. */
+  private readonly lists: Array<readonly number[]> = [];
+  private readonly fixed: number;
 
   /** A matcher's id is its position in `matchers`. */
   constructor(matchers: readonly Matcher[]) {
     this.matchers = matchers;
+    const exact = new Map<string, number[]>();
     const lengths = new Set<number>();
     const foldedLengths = new Set<number>();
     matchers.forEach((m, id) => {
-      if (m.exact) push(m.exact.caseInsensitive ? this.exactLower : this.exact, m.exact.value, id);
+      if (m.exact) push(m.exact.caseInsensitive ? this.exactLower : exact, m.exact.value, id);
       else if (m.prefix && m.prefix.value !== '') {
         push(m.prefix.caseInsensitive ? this.prefixedFolded : this.prefixed, m.prefix.value, id);
         (m.prefix.caseInsensitive ? foldedLengths : lengths).add(m.prefix.value.length);
       } else this.scanned.push(id);
     });
+    for (const [value, ids] of exact) this.exact.set(value, this.encode(ids));
+    this.fixed = this.lists.length;
     this.prefixLengths = [...lengths].sort((a, b) => a - b);
     this.foldedPrefixLengths = [...foldedLengths].sort((a, b) => a - b);
     this.exactOnly = this.exactLower.size === 0 && this.prefixLengths.length === 0 && this.foldedPrefixLengths.length === 0 && this.scanned.length === 0;
   }
 
-  /** Ids of the matchers `value` matches, in no particular order. Do not modify the result. */
-  matches(value: string): readonly number[] {
-    if (this.exactOnly) return this.exact.get(value) ?? NONE;
-    let ids = this.memo.get(value);
-    if (ids === undefined) {
-      ids = this.compute(value);
-      if (this.memo.size >= MEMO_MAX) this.memo.clear();
-      this.memo.set(value, ids);
+  /** What `value` matches, as Hits. */
+  lookup(value: string): Hits {
+    if (this.exactOnly) return this.exact.get(value) ?? -1;
+    let hits = this.memo.get(value);
+    if (hits === undefined) {
+      if (this.memo.size >= MEMO_MAX) {
+        this.memo.clear();
+        this.lists.length = this.fixed;
+      }
+      hits = this.encode(this.compute(value));
+      this.memo.set(value, hits);
     }
-    return ids;
+    return hits;
   }
 
-  private compute(value: string): readonly number[] {
+  /** The ids of Hits <= -2. */
+  multiple(hits: Hits): readonly number[] {
+    return this.lists[-2 - hits]!;
+  }
+
+  /** Ids of the matchers `value` matches, in no particular order. */
+  matches(value: string): readonly number[] {
+    const hits = this.lookup(value);
+    return hits === -1 ? [] : hits >= 0 ? [hits] : this.multiple(hits);
+  }
+
+  private encode(ids: readonly number[]): Hits {
+    if (ids.length === 0) return -1;
+    if (ids.length === 1) return ids[0]!;
+    this.lists.push(ids);
+    return -1 - this.lists.length;
+  }
+
+  private compute(value: string): number[] {
     const found: number[] = [];
     const exact = this.exact.get(value);
-    if (exact) found.push(...exact);
+    if (exact !== undefined && exact !== -1) found.push(...(exact >= 0 ? [exact] : this.multiple(exact)));
     if (this.exactLower.size > 0) {
       const lower = this.exactLower.get(value.toLowerCase());
       if (lower) found.push(...lower);
     }
-    const tryBucket = (bucket: number[] | undefined) => {
-      if (bucket) for (const id of bucket) if (this.matchers[id]!.test(value)) found.push(id);
-    };
     for (const len of this.prefixLengths) {
       if (len > value.length) break;
-      tryBucket(this.prefixed.get(value.slice(0, len)));
+      this.testBucket(this.prefixed.get(value.slice(0, len)), value, found);
     }
     if (this.foldedPrefixLengths.length > 0) {
       // Folding is per unit, so the fold of a prefix is the prefix of the fold.
       const folded = foldCase(value.slice(0, this.foldedPrefixLengths.at(-1)));
       for (const len of this.foldedPrefixLengths) {
         if (len > value.length) break;
-        tryBucket(this.prefixedFolded.get(folded.slice(0, len)));
+        this.testBucket(this.prefixedFolded.get(folded.slice(0, len)), value, found);
       }
     }
-    for (const id of this.scanned) if (this.matchers[id]!.test(value)) found.push(id);
-    return found.length === 0 ? NONE : found;
+    this.testBucket(this.scanned, value, found);
+    return found;
+  }
+
+  private testBucket(ids: number[] | undefined, value: string, found: number[]): void {
+    if (ids) for (const id of ids) if (this.matchers[id]!.test(value)) found.push(id);
   }
 }

@@ -63,6 +63,9 @@ interface Hits {
 /** The reasons of the rule being checked, the first `n` that matchRule returns. Reused, so that
  * only a new trace entry copies them. */
 const reasons: string[] = [];
+/** The trace being built, copied once to its exact size (an array grown by push is copied
+ * several times on the way). */
+const entries: Array<TraceEntry | undefined> = [];
 
 /** -1 when the rule does not match; otherwise the number of its reasons, in `reasons`. */
 function matchRule(rule: CompiledRule, refs: RuleRefs, id: Identity, hits: Hits, index: PolicyIndex): number {
@@ -163,7 +166,7 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
     claims: index.claims.map((ns) => collect(ns, claimValues(id, ns.path), candidate)),
     users: collect(index.users, [id.username], candidate),
   };
-  const trace: TraceEntry[] = [];
+  let matches = 0;
   // The union of NetBox groups (by rank), superuser and staff over the matching rules, used only
   // when no deny rule matched (deny rules give none of them anyway).
   const given = index.given;
@@ -175,12 +178,14 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
     const rule = policy.rules[i]!;
     const n = matchRule(rule, index.refs[i]!, id, hits, index);
     if (n < 0) continue;
-    trace.push(traceEntry(index, i, rule, n));
+    entries[matches++] = traceEntry(index, i, rule, n);
     const ranks = index.ruleRanks[i]!;
     for (let j = 0; j < ranks.length; j++) given[ranks[j]!] = 1;
     superuser ||= rule.superuser;
     staff ||= rule.staff;
   }
+  const trace = entries.slice(0, matches) as TraceEntry[];
+  entries.fill(undefined, 0, matches); // hold no entry past the call
   const base: Decision = {
     allowed: false,
     sourceId: id.sourceId,
@@ -206,8 +211,10 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
   }
   // Sorted as `[...new Set(names)].sort()` would: by ranks fixed when the index was built.
   for (let j = 0; j < index.defaultRanks.length; j++) given[index.defaultRanks[j]!] = 1;
-  const groups: string[] = [];
-  for (let r = 0; r < given.length; r++) if (given[r] === 1) groups.push(index.netboxNames[r]!);
+  let count = 0;
+  for (let r = 0; r < given.length; r++) count += given[r]!;
+  const groups = new Array<string>(count);
+  for (let r = 0, k = 0; r < given.length; r++) if (given[r] === 1) groups[k++] = index.netboxNames[r]!;
   return { ...base, allowed: true, groups, superuser, staff };
 }
 

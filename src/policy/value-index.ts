@@ -16,12 +16,12 @@ function push(map: Map<string, number[]>, key: string, id: number): void {
  * The answer for one value, as a small integer so that the maps hold it inline (no array to
  * fetch per value): -1 no matcher, n >= 0 matcher n alone, n <= -2 the matchers `multiple(n)`.
  */
-export type Hits = number;
+export type Found = number;
 
 export class ValueIndex {
   readonly matchers: readonly Matcher[];
-  /** Exact (case-sensitive) patterns: value -> Hits. */
-  private readonly exact = new Map<string, Hits>();
+  /** Exact (case-sensitive) patterns: value -> Found. */
+  private readonly exact = new Map<string, Found>();
   /** Case-insensitive exact patterns by `toLowerCase()`, the comparison their `test` makes. */
   private readonly exactLower = new Map<string, number[]>();
   private readonly prefixed = new Map<string, number[]>();
@@ -32,8 +32,8 @@ export class ValueIndex {
   private readonly scanned: number[] = [];
   /** Only exact patterns: a value's answer is one lookup in `exact` and is not remembered. */
   private readonly exactOnly: boolean;
-  private readonly memo = new Map<string, Hits>();
-  /** Id lists of Hits <= -2; the first `fixed` belong to `exact`, the rest to the memo. */
+  private readonly memo = new Map<string, Found>();
+  /** Id lists of Found <= -2; the first `fixed` belong to `exact`, the rest to the memo. */
   private readonly lists: Array<readonly number[]> = [];
   private readonly fixed: number;
 
@@ -57,33 +57,33 @@ export class ValueIndex {
     this.exactOnly = this.exactLower.size === 0 && this.prefixLengths.length === 0 && this.foldedPrefixLengths.length === 0 && this.scanned.length === 0;
   }
 
-  /** What `value` matches, as Hits. */
-  lookup(value: string): Hits {
+  /** What `value` matches, as Found. */
+  lookup(value: string): Found {
     if (this.exactOnly) return this.exact.get(value) ?? -1;
-    let hits = this.memo.get(value);
-    if (hits === undefined) {
+    let found = this.memo.get(value);
+    if (found === undefined) {
       if (this.memo.size >= MEMO_MAX) {
         this.memo.clear();
         this.lists.length = this.fixed;
       }
-      hits = this.encode(this.compute(value));
-      this.memo.set(value, hits);
+      found = this.encode(this.compute(value));
+      this.memo.set(value, found);
     }
-    return hits;
+    return found;
   }
 
-  /** The ids of Hits <= -2. */
-  multiple(hits: Hits): readonly number[] {
-    return this.lists[-2 - hits]!;
+  /** The ids of Found <= -2. */
+  multiple(found: Found): readonly number[] {
+    return this.lists[-2 - found]!;
   }
 
   /** Ids of the matchers `value` matches, in no particular order. */
   matches(value: string): readonly number[] {
-    const hits = this.lookup(value);
-    return hits === -1 ? [] : hits >= 0 ? [hits] : this.multiple(hits);
+    const found = this.lookup(value);
+    return found === -1 ? [] : found >= 0 ? [found] : this.multiple(found);
   }
 
-  private encode(ids: readonly number[]): Hits {
+  private encode(ids: readonly number[]): Found {
     if (ids.length === 0) return -1;
     if (ids.length === 1) return ids[0]!;
     this.lists.push(ids);
@@ -93,7 +93,7 @@ export class ValueIndex {
   private compute(value: string): number[] {
     const found: number[] = [];
     const exact = this.exact.get(value);
-    if (exact !== undefined && exact !== -1) found.push(...(exact >= 0 ? [exact] : this.multiple(exact)));
+    if (exact !== undefined) found.push(...(exact >= 0 ? [exact] : this.multiple(exact)));
     if (this.exactLower.size > 0) {
       const lower = this.exactLower.get(value.toLowerCase());
       if (lower) found.push(...lower);

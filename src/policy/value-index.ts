@@ -5,6 +5,8 @@ import { foldCase, type Matcher } from './pattern.js';
 
 /** Values remembered per index; past this the memo starts over, so memory stays bounded. */
 const MEMO_MAX = 16_384;
+/** Longer values (a group's full DN is a few hundred characters) are matched every time. */
+const MEMO_VALUE_MAX = 1_024;
 
 function push(map: Map<string, number[]>, key: string, id: number): void {
   const ids = map.get(key);
@@ -33,8 +35,9 @@ export class ValueIndex {
   /** Only exact patterns: a value's answer is one lookup in `exact` and is not remembered. */
   private readonly exactOnly: boolean;
   private readonly memo = new Map<string, Found>();
-  /** Id lists of Found <= -2; the first `fixed` belong to `exact`, the rest to the memo. */
-  private readonly lists: Array<readonly number[]> = [];
+  /** Id lists of Found <= -2: first the answer for a value not remembered (valid until the next
+   * lookup), then those of `exact` (up to `fixed`), then those of the memo. */
+  private readonly lists: Array<readonly number[]> = [[]];
   private readonly fixed: number;
 
   /** A matcher's id is its position in `matchers`. */
@@ -50,7 +53,7 @@ export class ValueIndex {
         (m.prefix.caseInsensitive ? foldedLengths : lengths).add(m.prefix.value.length);
       } else this.scanned.push(id);
     });
-    for (const [value, ids] of exact) this.exact.set(value, this.encode(ids));
+    for (const [value, ids] of exact) this.exact.set(value, this.encode(ids, true));
     this.fixed = this.lists.length;
     this.prefixLengths = [...lengths].sort((a, b) => a - b);
     this.foldedPrefixLengths = [...foldedLengths].sort((a, b) => a - b);
@@ -66,13 +69,14 @@ export class ValueIndex {
         this.memo.clear();
         this.lists.length = this.fixed;
       }
-      found = this.encode(this.compute(value));
-      this.memo.set(value, found);
+      const keep = value.length <= MEMO_VALUE_MAX;
+      found = this.encode(this.compute(value), keep);
+      if (keep) this.memo.set(value, found);
     }
     return found;
   }
 
-  /** The ids of Found <= -2. */
+  /** The ids of Found <= -2 (an answer not remembered: only until the next lookup). */
   multiple(found: Found): readonly number[] {
     return this.lists[-2 - found]!;
   }
@@ -83,9 +87,13 @@ export class ValueIndex {
     return found === -1 ? [] : found >= 0 ? [found] : this.multiple(found);
   }
 
-  private encode(ids: readonly number[]): Found {
+  private encode(ids: readonly number[], keep: boolean): Found {
     if (ids.length === 0) return -1;
     if (ids.length === 1) return ids[0]!;
+    if (!keep) {
+      this.lists[0] = ids;
+      return -2;
+    }
     this.lists.push(ids);
     return -1 - this.lists.length;
   }

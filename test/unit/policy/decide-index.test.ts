@@ -340,6 +340,15 @@ describe('ValueIndex: the patterns a value matches', () => {
     }
     assert.deepEqual([...index.matches('team-1')], [0]);
   });
+
+  it('answer for long values, which are not remembered, as for short ones', () => {
+    const matchers = [compilePattern({ glob: 'cn=*' }, { caseInsensitive: true }), compilePattern({ regex: ',dc=example$' }, { caseInsensitive: false }), compilePattern('cn=x', { caseInsensitive: false })];
+    const index = new ValueIndex(matchers);
+    const long = `CN=${'a'.repeat(2000)},dc=example`;
+    for (const v of [long, 'cn=x', long, `${long}!`, 'cn=x']) {
+      assert.deepEqual([...index.matches(v)].sort(), matchers.flatMap((m, id) => (m.test(v) ? [id] : [])), v.slice(0, 10));
+    }
+  });
 });
 
 describe('foldCase: the case folding of a regex with the i flag', () => {

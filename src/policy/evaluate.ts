@@ -164,23 +164,31 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
   const hits: Hits = {
     groups: collect(index.groups, id.groups, candidate, policy.normalizeGroupPaths),
     claims: index.claims.map((ns) => collect(ns, claimValues(id, ns.path), candidate)),
-    users: collect(index.users, [id.username], candidate),
+    users: index.users.rule.length === 0 ? index.users.first : collect(index.users, [id.username], candidate),
   };
   let matches = 0;
   // The union of NetBox groups (by rank), superuser and staff over the matching rules, used only
   // when no deny rule matched (deny rules give none of them anyway).
   const given = index.given;
   given.fill(0);
+  let count = 0;
   let superuser = false;
   let staff = false;
+  let denied: CompiledRule | undefined;
+  let allowed = false;
   for (let i = 0; i < policy.rules.length; i++) {
     if (candidate[i] === 0) continue;
     const rule = policy.rules[i]!;
     const n = matchRule(rule, index.refs[i]!, id, hits, index);
     if (n < 0) continue;
     entries[matches++] = traceEntry(index, i, rule, n);
+    if (rule.effect === 'deny') denied ??= rule;
+    else if (rule.effect === 'allow') allowed = true;
     const ranks = index.ruleRanks[i]!;
-    for (let j = 0; j < ranks.length; j++) given[ranks[j]!] = 1;
+    for (let j = 0; j < ranks.length; j++) {
+      count += 1 - given[ranks[j]!]!;
+      given[ranks[j]!] = 1;
+    }
     superuser ||= rule.superuser;
     staff ||= rule.staff;
   }
@@ -202,17 +210,17 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
   if (id.username.trim() === '') {
     return { ...base, reasonCode: 'no_username', reason: 'the source delivered no user name' };
   }
-  const denied = trace.find((t) => t.effect === 'deny');
   if (denied) {
-    return { ...base, reasonCode: 'denied_by_rule', reason: `denied by rule "${denied.rule}"` };
+    return { ...base, reasonCode: 'denied_by_rule', reason: `denied by rule "${denied.name}"` };
   }
-  if (!trace.some((t) => t.effect === 'allow')) {
+  if (!allowed) {
     return { ...base, reasonCode: 'no_allow_rule', reason: 'no allow rule matched' };
   }
   // Sorted as `[...new Set(names)].sort()` would: by ranks fixed when the index was built.
-  for (let j = 0; j < index.defaultRanks.length; j++) given[index.defaultRanks[j]!] = 1;
-  let count = 0;
-  for (let r = 0; r < given.length; r++) count += given[r]!;
+  for (let j = 0; j < index.defaultRanks.length; j++) {
+    count += 1 - given[index.defaultRanks[j]!]!;
+    given[index.defaultRanks[j]!] = 1;
+  }
   const groups = new Array<string>(count);
   for (let r = 0, k = 0; r < given.length; r++) if (given[r] === 1) groups[k++] = index.netboxNames[r]!;
   return { ...base, allowed: true, groups, superuser, staff };

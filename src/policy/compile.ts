@@ -3,6 +3,7 @@
 import type { ConfigIssue } from '../errors.js';
 import { type CompiledAcr, acrOrderIssues, compileAcr } from './acr.js';
 import { compilePattern, type Matcher } from './pattern.js';
+import { policyIndex } from './policy-index.js';
 import type { PatternInput, PolicyConfig } from './schema.js';
 import type { RuleEffect } from '../types.js';
 
@@ -108,7 +109,9 @@ export function compilePolicy(
     return rule;
   });
   if (issues.length > 0) return { issues };
-  return { issues, policy: { defaultGroups: policy.defaultGroups, normalizeGroupPaths: policy.normalizeGroupPaths, rules } };
+  const compiled: CompiledPolicy = { defaultGroups: policy.defaultGroups, normalizeGroupPaths: policy.normalizeGroupPaths, rules };
+  policyIndex(compiled); // built now, at config load, rather than at the first sign-in
+  return { issues, policy: compiled };
 }
 
 /** Source ids the policy names, so config validation can flag a typo in `sources:`. */

@@ -1,0 +1,149 @@
+// The compiled policy turned inside out, once per policy: every group, claim and user pattern of
+// every rule in one ValueIndex per kind, so a decision looks each of the user's groups up once
+// instead of testing it against every rule. Pure; evaluate.ts reads it.
+import type { CompiledPolicy, CompiledRule } from './compile.js';
+import type { TraceEntry } from '../types.js';
+import type { Matcher } from './pattern.js';
+import { ValueIndex } from './value-index.js';
+
+/** Matchers of one kind (groups, users, or the claim at one path) and the rule each belongs to. */
+export interface Namespace {
+  index: ValueIndex;
+  /** Matcher id -> rule position. */
+  rule: Int32Array;
+  /** The trace's reason for a value matching a matcher, e.g. `group "x" matches glob "x*"`. */
+  describe: (value: string, label: string) => string;
+  /** Per matcher id, the last value described and its text: users' groups recur, and a
+   * decision's trace can hold hundreds of reasons. */
+  lastValue: Array<string | undefined>;
+  lastReason: string[];
+  /** Scratch for one decision: per matcher id, the first value (in the identity's order) that
+   * matched it. */
+  first: Array<string | undefined>;
+}
+
+/** The reason for matcher `m` of `ns` matching `value`, as `describe` words it. */
+export function reason(ns: Namespace, m: number, value: string): string {
+  if (ns.lastValue[m] === value) return ns.lastReason[m]!;
+  const text = ns.describe(value, ns.index.matchers[m]!.label);
+  ns.lastValue[m] = value;
+  ns.lastReason[m] = text;
+  return text;
+}
+
+/** A rule's conditions as matcher ids, in the order of the rule's own matcher lists. */
+export interface RuleRefs {
+  groups?: readonly number[];
+  allGroups?: readonly number[];
+  /** `claim` is the position of the path in PolicyIndex.claims. */
+  claims?: ReadonlyArray<{ claim: number; ids: readonly number[] }>;
+  users?: readonly number[];
+}
+
+export interface PolicyIndex {
+  groups: Namespace;
+  claims: Array<{ path: string } & Namespace>;
+  users: Namespace;
+  refs: RuleRefs[];
+  /** Rules with no group, claim or user pattern: checked for every identity (1) or only when
+   * one of their patterns matched (0). */
+  unconditional: Uint8Array;
+  /** Every NetBox group name the policy can give, in the order the decision sorts them. */
+  netboxNames: string[];
+  defaultRanks: number[];
+  ruleRanks: number[][];
+  /** Scratch for one decision: the rules to check; the NetBox names given (by rank). */
+  candidate: Uint8Array;
+  given: Uint8Array;
+  /** Per rule, the trace entry of the last decision it matched (see evaluate.ts, traceEntry). */
+  entries: Array<TraceEntry | undefined>;
+}
+
+class NamespaceBuilder {
+  readonly matchers: Matcher[] = [];
+  readonly rules: number[] = [];
+  add(matchers: readonly Matcher[], rule: number): number[] {
+    return matchers.map((m) => {
+      this.matchers.push(m);
+      this.rules.push(rule);
+      return this.matchers.length - 1;
+    });
+  }
+  build(describe: Namespace['describe']): Namespace {
+    const n = this.matchers.length;
+    return { index: new ValueIndex(this.matchers), rule: Int32Array.from(this.rules), describe, lastValue: new Array<undefined>(n).fill(undefined), lastReason: new Array<string>(n).fill(''), first: new Array<undefined>(n).fill(undefined) };
+  }
+}
+
+function buildIndex(policy: CompiledPolicy): PolicyIndex {
+  const groups = new NamespaceBuilder();
+  const users = new NamespaceBuilder();
+  const claimPaths = new Map<string, { claim: number; builder: NamespaceBuilder }>();
+  const unconditional = new Uint8Array(policy.rules.length);
+  const refs = policy.rules.map((rule: CompiledRule, i): RuleRefs => {
+    const r: RuleRefs = {};
+    let patterns = 0;
+    if (rule.groups) {
+      r.groups = groups.add(rule.groups, i);
+      patterns += rule.groups.length;
+    }
+    if (rule.allGroups) {
+      r.allGroups = groups.add(rule.allGroups, i);
+      patterns += rule.allGroups.length;
+    }
+    if (rule.claims) {
+      r.claims = rule.claims.map((c) => {
+        let ns = claimPaths.get(c.path);
+        if (!ns) {
+          ns = { claim: claimPaths.size, builder: new NamespaceBuilder() };
+          claimPaths.set(c.path, ns);
+        }
+        patterns += c.matchers.length;
+        return { claim: ns.claim, ids: ns.builder.add(c.matchers, i) };
+      });
+    }
+    if (rule.users) {
+      r.users = users.add(rule.users, i);
+      patterns += rule.users.length;
+    }
+    // A condition with no patterns (an empty list in a hand-built policy) can never hold, but
+    // then nothing would ever make the rule a candidate: check it every time, as before.
+    const empty = [rule.groups, rule.allGroups, rule.users, ...(rule.claims ?? []).map((c) => c.matchers)].some((l) => l !== undefined && l.length === 0);
+    if (patterns === 0 || empty) unconditional[i] = 1;
+    return r;
+  });
+
+  const names = new Set(policy.defaultGroups);
+  for (const rule of policy.rules) rule.netboxGroups.forEach((g) => names.add(g));
+  // The same comparison as the decision's `[...set].sort()`, done once.
+  const netboxNames = [...names].sort();
+  const rank = new Map(netboxNames.map((n, i) => [n, i]));
+  return {
+    groups: groups.build((g, label) => `group "${g}" matches ${label}`),
+    claims: [...claimPaths].map(([path, ns]) => ({ path, ...ns.builder.build((v, label) => `claim ${path} "${v}" matches ${label}`) })),
+    users: users.build((u, label) => `user "${u}" matches ${label}`),
+    refs,
+    unconditional,
+    netboxNames,
+    defaultRanks: policy.defaultGroups.map((g) => rank.get(g)!),
+    ruleRanks: policy.rules.map((rule) => rule.netboxGroups.map((g) => rank.get(g)!)),
+    candidate: new Uint8Array(policy.rules.length),
+    given: new Uint8Array(netboxNames.length),
+    entries: new Array<undefined>(policy.rules.length).fill(undefined),
+  };
+}
+
+const indexes = new WeakMap<CompiledPolicy, PolicyIndex>();
+
+/**
+ * The index of a compiled policy, built on first use (compilePolicy builds it, so at start-up).
+ * A compiled policy is read-only: the index does not follow changes made to it afterwards.
+ */
+export function policyIndex(policy: CompiledPolicy): PolicyIndex {
+  let index = indexes.get(policy);
+  if (!index) {
+    index = buildIndex(policy);
+    indexes.set(policy, index);
+  }
+  return index;
+}

@@ -56,10 +56,13 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
         ...(session ? { refusedAt: rt.cfg.netbox.loginPath } : {}),
         onSessionCookie: (value) => {
           if (!session) return;
+          // A copy: the session read for this request may be the store's shared, frozen one.
+          const next: GateSession = { ...session.s };
           if (value) {
-            session.s.netboxSession = value;
-            session.s.netboxFingerprint = decisionFingerprint(session.s.decision);
-          } else delete session.s.netboxSession;
+            next.netboxSession = value;
+            next.netboxFingerprint = decisionFingerprint(next.decision);
+          } else delete next.netboxSession;
+          session.s = next;
           ctx.sessions.saveSession(session.id, session.s).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'session store write failed'));
         },
       });

@@ -268,10 +268,42 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
    * Returns the cause when the session has ended (the end is logged).
    */
   const currentSession = async (id: string, client: Client, asserted: ProxyAssertion | undefined): Promise<SessionState> => {
-    const s = await store.get<GateSession>(sessionKey(id));
-    if (!s) return { ended: 'none' };
+    const key = sessionKey(id);
     const rt = runtime();
     const t = now();
+    // The usual request: a session with nothing to do. It is used as the store shares it
+    // (parsed once per stored value and frozen), not parsed again for every request. Anything
+    // else works on a copy below.
+    if (store.getShared) {
+      const shared = await store.getShared<GateSession>(key);
+      if (!shared) return { ended: 'none' };
+      if (untouched(shared, rt, t)) return { s: shared };
+      return bringUpToDate(id, structuredClone(shared), client, asserted, rt, t);
+    }
+    const s = await store.get<GateSession>(key);
+    if (!s) return { ended: 'none' };
+    return bringUpToDate(id, s, client, asserted, rt, t);
+  };
+
+  /**
+   * True when bringUpToDate would change nothing and end nothing: each condition below is the
+   * negation of one of its branches, in its order.
+   */
+  const untouched = (s: Readonly<GateSession>, rt: Runtime, t: number): boolean => {
+    if (t - s.createdAt >= rt.cfg.sessions.absoluteTimeout || t - s.lastSeenAt >= rt.cfg.sessions.idleTimeout) return false;
+    const src = rt.sources.get(s.sourceId);
+    if (!src || src.flow === 'proxy') return false;
+    const refreshable = src.refresh !== undefined && src.refreshInterval !== undefined && src.canRefresh?.(s.sourceState) !== false;
+    if (refreshable && t - s.refreshedAt >= src.refreshInterval!) return false;
+    if (s.generation !== rt.generation) return false;
+    if (s.netboxSession && s.netboxFingerprint !== decisionFingerprint(s.decision)) return false;
+    return !(t - s.lastSeenAt > lastSeenEvery(rt));
+  };
+  // Writing on every request would cost a store write per asset; a fraction of the idle
+  // timeout keeps the idle clock accurate enough.
+  const lastSeenEvery = (rt: Runtime) => Math.min(30_000, rt.cfg.sessions.idleTimeout / 10);
+
+  const bringUpToDate = async (id: string, s: GateSession, client: Client, asserted: ProxyAssertion | undefined, rt: Runtime, t: number): Promise<SessionState> => {
     if (t - s.createdAt >= rt.cfg.sessions.absoluteTimeout || t - s.lastSeenAt >= rt.cfg.sessions.idleTimeout) {
       await endSession(id, s, 'expired');
       return { ended: 'expired' };
@@ -335,9 +367,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
       delete s.netboxSession;
       changed = true;
     }
-    // Writing on every request would cost a store write per asset; a fraction of the idle
-    // timeout keeps the idle clock accurate enough.
-    if (changed || t - s.lastSeenAt > Math.min(30_000, rt.cfg.sessions.idleTimeout / 10)) {
+    if (changed || t - s.lastSeenAt > lastSeenEvery(rt)) {
       s.lastSeenAt = t;
       if (!(await saveSession(id, s))) return { ended: 'revoked' };
     }

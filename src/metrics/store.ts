@@ -29,6 +29,7 @@ export function instrumentStore<S extends KeyValueStore>(store: S, metrics: Pick
     counter: counted('counter', (k: string) => store.counter(k)),
     close: () => store.close(),
   };
+  if (store.getShared) wrapped.getShared = counted('get', (k: string) => store.getShared!(k)) as NonNullable<KeyValueStore['getShared']>;
   // Methods the interface does not list (a Redis store's own extras) stay reachable.
   return Object.assign(Object.create(store) as S, wrapped);
 }

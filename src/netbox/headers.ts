@@ -54,6 +54,7 @@ export function headerSafe(value: string): string | undefined {
 }
 
 export function compileHeaderPlan(cfg: Pick<GateConfig, 'netbox'>): HeaderPlan {
+  const headersOf = new WeakMap<Decision, Array<[string, string]>>();
   const h = cfg.netbox.headers;
   const strip = new Set([...ALWAYS_STRIPPED, ...Object.values(h).map(normalizeHeaderName)]);
   const staffApplies = hasStaffFlag(cfg.netbox.version);
@@ -76,6 +77,20 @@ export function compileHeaderPlan(cfg: Pick<GateConfig, 'netbox'>): HeaderPlan {
     },
     groupsValue,
     identityHeaders(d) {
+      // A frozen decision (a session as the store shares it) cannot change: its headers are
+      // built once per plan and stored value, not per request.
+      const frozen = Object.isFrozen(d);
+      if (frozen) {
+        const known = headersOf.get(d);
+        if (known) return known;
+      }
+      const out = buildHeaders(d);
+      if (frozen) headersOf.set(d, Object.freeze(out) as Array<[string, string]>);
+      return out;
+    },
+  };
+  function buildHeaders(d: Decision): Array<[string, string]> {
+    {
       const out: Array<[string, string]> = [];
       const user = headerSafe(d.username);
       if (user === undefined) return out; // the gateway refuses such sign-ins before this point
@@ -90,6 +105,6 @@ export function compileHeaderPlan(cfg: Pick<GateConfig, 'netbox'>): HeaderPlan {
       // Always sent (never empty: it holds the managed marker), so NetBox's group sync removes groups the user lost.
       out.push([h.groups, groupsValue(d)]);
       return out;
-    },
-  };
+    }
+  }
 }

@@ -230,6 +230,12 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
  * What NetBox must see for this decision; a change means NetBox's session has to be
  * restarted so NetBox syncs groups and is_superuser again.
  */
+// A frozen decision (a session as the store shares it) cannot change: fingerprinted once.
+const fingerprints = new WeakMap<Decision, string>();
 export function decisionFingerprint(d: Decision): string {
-  return JSON.stringify([d.username, d.groups, d.superuser, d.staff, d.email ?? '', d.firstName ?? '', d.lastName ?? '']);
+  const known = fingerprints.get(d);
+  if (known !== undefined) return known;
+  const f = JSON.stringify([d.username, d.groups, d.superuser, d.staff, d.email ?? '', d.firstName ?? '', d.lastName ?? '']);
+  if (Object.isFrozen(d)) fingerprints.set(d, f);
+  return f;
 }

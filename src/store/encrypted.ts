@@ -5,7 +5,7 @@
 // never a crash.
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Logger } from '../types.js';
-import type { KeyValueStore } from './store.js';
+import { deepFreeze, type KeyValueStore } from './store.js';
 
 const VERSION = 'v1';
 const IV = 12;
@@ -28,7 +28,7 @@ export function createEncryptedStore(inner: KeyValueStore, opts: { keys: readonl
   // session read on every request is decrypted once, not per request. Correct across replicas
   // and key rotation: every write seals with a fresh IV, so any change (here or on another
   // replica) is a different stored string and is opened again. Bounded (cleared when full).
-  const opened = new Map<string, { stored: string; plaintext: string }>();
+  const opened = new Map<string, { stored: string; plaintext: string; shared?: unknown }>();
   const MAX_OPENED = 1024;
   const remember = (storeKey: string, stored: string, plaintext: string) => {
     if (opened.size >= MAX_OPENED && !opened.has(storeKey)) opened.clear();
@@ -80,8 +80,23 @@ export function createEncryptedStore(inner: KeyValueStore, opts: { keys: readonl
     }
   };
 
+  // getShared: the opened plaintext parsed once and frozen, for as long as the stored value is
+  // the one last seen (any write, here or on another replica, is a new stored string).
+  const openShared = <T>(storeKey: string, stored: unknown): T | undefined => {
+    const hit = opened.get(storeKey);
+    if (typeof stored === 'string' && hit && hit.stored === stored) {
+      hit.stored = stored;
+      return (hit.shared ??= deepFreeze(JSON.parse(hit.plaintext) as unknown)) as T;
+    }
+    const value = open<T>(storeKey, stored);
+    const now = opened.get(storeKey);
+    if (value === undefined || !now || now.stored !== stored) return value;
+    return (now.shared = deepFreeze(value)) as T;
+  };
+
   return {
     get: async <T>(key: string) => open<T>(key, await inner.get<unknown>(key)),
+    getShared: async <T>(key: string) => openShared<T>(key, await inner.get<unknown>(key)),
     set: (key, value, ttlMs) => inner.set(key, seal(key, value), ttlMs),
     update: (key, value, ttlMs) => inner.update(key, seal(key, value), ttlMs),
     delete: (key) => {

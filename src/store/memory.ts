@@ -2,7 +2,7 @@
 // cannot mutate stored state by accident and behaviour matches a networked store.
 import { randomUUID } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import type { KeyValueStore } from './store.js';
+import { deepFreeze, type KeyValueStore } from './store.js';
 
 // Values larger than this (sessions: 2.2 KB of JSON for the demo IdP's tokens) are kept
 // deflated, with a dictionary of what every session's JSON holds, so twenty thousand sessions
@@ -54,6 +54,18 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
     const hit = live(key);
     return hit ? (JSON.parse(jsonOf(key, hit)) as T) : undefined;
   };
+  // getShared's parsed and frozen values, by the exact stored string (bounded like `inflated`).
+  const shared = new Map<string, { stored: string; value: unknown }>();
+  const readShared = <T>(key: string): T | undefined => {
+    const hit = live(key);
+    if (!hit) return undefined;
+    const c = shared.get(key);
+    if (c && c.stored === hit.value) return c.value as T;
+    const value = deepFreeze(JSON.parse(jsonOf(key, hit)) as unknown);
+    if (shared.size >= INFLATED_MAX && !shared.has(key)) shared.clear();
+    shared.set(key, { stored: hit.value, value });
+    return value as T;
+  };
   const liveIndex = (name: string) => {
     const hit = indexes.get(name);
     if (hit && hit.expiresAt <= now()) {
@@ -78,6 +90,9 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
     async get<T>(key: string) {
       return read<T>(key);
     },
+    async getShared<T>(key: string) {
+      return readShared<T>(key);
+    },
     async set(key, value, ttlMs) {
       put(key, value, ttlMs);
     },
@@ -89,6 +104,7 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
     async delete(key) {
       data.delete(key);
       inflated.delete(key);
+      shared.delete(key);
     },
     async take<T>(key: string) {
       const v = read<T>(key);

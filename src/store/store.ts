@@ -3,6 +3,12 @@
 
 export interface KeyValueStore {
   get<T>(key: string): Promise<T | undefined>;
+  /**
+   * Optional: the value as one object shared by every caller and deeply frozen (a change
+   * throws), parsed once per stored value rather than per read. For the session read on every
+   * request; a caller that needs to change it copies it first.
+   */
+  getShared?<T>(key: string): Promise<Readonly<T> | undefined>;
   /** Stores a JSON-serialisable value; it disappears after ttlMs. */
   set(key: string, value: unknown, ttlMs: number): Promise<void>;
   /**
@@ -47,4 +53,13 @@ export interface Counter {
 
 export interface StoreLock {
   release(): Promise<void>;
+}
+
+/** Freezes a parsed JSON value and everything in it (what getShared hands out). */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
 }

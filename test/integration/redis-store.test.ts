@@ -12,7 +12,7 @@ import type { KeyValueStore } from '../../src/store/store.js';
 import { silentLogger } from '../../src/types.js';
 import { recordingLogger } from '../support/logger.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
-import { runStoreSuite } from '../unit/store/store-suite.js';
+import { runSharedSuite, runStoreSuite } from '../unit/store/store-suite.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -42,6 +42,8 @@ describe('redis store', () => {
 
 describe('redis store, encrypted', () => {
   runStoreSuite({ make: async () => createEncryptedStore(await open(), { keys: [Buffer.alloc(32, 9)], logger: silentLogger }), ...realTime });
+  // As `serve` opens it: sessions cached in process as well.
+  runSharedSuite(async () => createEncryptedStore(await open(silentLogger, { cachePrefixes: ['sess:'] }), { keys: [Buffer.alloc(32, 9)], logger: silentLogger }));
 });
 
 describe('redis store, every key cached in process', () => {

@@ -2,12 +2,14 @@ import { describe } from 'node:test';
 import { createEncryptedStore } from '../../../src/store/encrypted.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { silentLogger } from '../../../src/types.js';
-import { runStoreSuite } from './store-suite.js';
+import { runSharedSuite, runStoreSuite } from './store-suite.js';
 
 describe('memory store', () => {
   runStoreSuite(async (clock) => createMemoryStore({ now: () => clock.now }));
+  runSharedSuite(async (clock) => createMemoryStore({ now: () => clock.now }));
 });
 
 describe('memory store, encrypted', () => {
   runStoreSuite(async (clock) => createEncryptedStore(createMemoryStore({ now: () => clock.now }), { keys: [Buffer.alloc(32, 7)], logger: silentLogger }));
+  runSharedSuite(async (clock) => createEncryptedStore(createMemoryStore({ now: () => clock.now }), { keys: [Buffer.alloc(32, 7)], logger: silentLogger }));
 });

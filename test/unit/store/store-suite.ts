@@ -158,3 +158,35 @@ export function runStoreSuite(fixture: StoreFixture | StoreFixture['make']): voi
     await s.close();
   });
 }
+
+/**
+ * getShared, for the stores that have it (the memory store, and any store wrapped in
+ * encryption): the session read on every request is parsed once per stored value and shared.
+ */
+export function runSharedSuite(make: StoreFixture['make']): void {
+  it('getShared hands out one frozen object per stored value; a write (or delete) is seen at once', async () => {
+    const s = await make({ now: 0 });
+    assert.ok(s.getShared, 'this store shares values');
+    const key = 'sess:abc';
+    await s.set(key, { n: 1, decision: { groups: ['a'] } }, 10_000);
+    const one = (await s.getShared<{ n: number; decision: { groups: string[] } }>(key))!;
+    assert.deepEqual(one, { n: 1, decision: { groups: ['a'] } });
+    assert.equal(await s.getShared(key), one, 'the same object again, not parsed again');
+    // Frozen all the way down: a caller cannot change what other requests see.
+    assert.throws(() => {
+      (one as { n: number }).n = 2;
+    }, TypeError);
+    assert.throws(() => one.decision.groups.push('b'), TypeError);
+    // get still gives a private copy.
+    const copy = (await s.get<{ n: number }>(key))!;
+    copy.n = 5;
+    assert.equal((await s.getShared<{ n: number }>(key))!.n, 1);
+    await s.set(key, { n: 2, decision: { groups: [] } }, 10_000);
+    assert.equal((await s.getShared<{ n: number }>(key))!.n, 2);
+    assert.equal(await s.update(key, { n: 3, decision: { groups: [] } }, 10_000), true);
+    assert.equal((await s.getShared<{ n: number }>(key))!.n, 3);
+    await s.delete(key);
+    assert.equal(await s.getShared(key), undefined);
+    await s.close();
+  });
+}

@@ -11,7 +11,8 @@
 // Writes bench/results/compare-*.json and prints tables. Nothing here fails on a number.
 //
 // node build/bench/compare.js [--duration s] [--rounds n] [--sessions n] [--session-budget s]
-//                             [--no-netbox] [--smoke] [--out dir]
+//                             [--no-netbox] [--netbox-rounds n] [--only netbox] [--smoke] [--out dir]
+// --only netbox: only the real-NetBox comparison (a few minutes), for work on that target.
 import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,8 @@ const { values: args } = parseArgs({
     sessions: { type: 'string', default: '20000' },
     'session-budget': { type: 'string', default: '240' },
     'no-netbox': { type: 'boolean', default: false },
+    'netbox-rounds': { type: 'string', default: '300' },
+    only: { type: 'string' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
@@ -43,6 +46,15 @@ const ROUNDS = smoke ? 1 : Number(args.rounds);
 const SESSIONS = smoke ? 20 : Number(args.sessions);
 const SESSION_BUDGET_MS = (smoke ? 4 : Number(args['session-budget'])) * 1000;
 const WITH_NETBOX = !smoke && !args['no-netbox'];
+if (args.only !== undefined && (args.only !== 'netbox' || !WITH_NETBOX)) {
+  console.error(`bench: --only takes 'netbox' (not with --no-netbox or --smoke)`);
+  process.exit(2);
+}
+const ONLY_NETBOX = args.only === 'netbox';
+// Real NetBox: rounds for the API list (~60 ms a request) and for the page (~200 ms: half as
+// many). One request's time varies by ±5-10% here, so a median of 40 could not tell 1.00 from
+// 1.03; the bootstrap interval printed with each ratio says how well the rounds pin it down.
+const NETBOX_ROUNDS = { api: Number(args['netbox-rounds']), page: Math.ceil(Number(args['netbox-rounds']) / 2) };
 
 const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd} || ls /usr/sbin/${cmd} 2>/dev/null`], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
 const NGINX = which('nginx');
@@ -90,17 +102,17 @@ const nginx = spawnOwned(NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g',
 const upUrl = `http://127.0.0.1:${nginxPort}`;
 await waitUntilOk(`${upUrl}/`);
 
-// ---- The bare Node streaming proxy (no header work, no sessions).
+// ---- The bare Node streaming proxy (no header work, no sessions): node -e NAIVE <port> <upstream port>.
 const NAIVE = `
 const http = require('node:http');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const s = http.createServer((req, res) => {
-  const up = http.request({ host: '127.0.0.1', port: ${nginxPort}, method: req.method, path: req.url, headers: req.headers, agent }, (r) => { res.writeHead(r.statusCode, r.headers); r.pipe(res); });
+  const up = http.request({ host: '127.0.0.1', port: Number(process.argv[2]), method: req.method, path: req.url, headers: req.headers, agent }, (r) => { res.writeHead(r.statusCode, r.headers); r.pipe(res); });
   req.pipe(up);
 });
 s.listen(Number(process.argv[1]), '127.0.0.1');`;
 const naivePort = await freePort();
-const naive = spawnOwned(process.execPath, ['-e', NAIVE, String(naivePort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+const naive = spawnOwned(process.execPath, ['-e', NAIVE, String(naivePort), String(nginxPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
 await waitUntilOk(`http://127.0.0.1:${naivePort}/`);
 
 // ---- Redis (two servers: the gateway's and oauth2-proxy's, so each memory delta is its own).
@@ -158,6 +170,14 @@ async function startGw(name: string, port: number, yaml: string, nodeFlags: stri
   gateways.push(child);
   await waitUntilOk(`http://127.0.0.1:${port}/.netbox-gate/health`, 20_000);
   return { child, url: `http://127.0.0.1:${port}` };
+}
+if (ONLY_NETBOX) {
+  const netbox = await netboxComparison();
+  console.log(`\nwritten: ${writeResult('compare-netbox', { args: { only: 'netbox', netboxRounds: NETBOX_ROUNDS }, netbox }, args.out)}`);
+  await idp.stop();
+  await redisGw.remove();
+  await redisO2p.remove();
+  process.exit(0);
 }
 const gwMem = await startGw('gw-memory', ports.gwMem, gatewayYaml(ports.gwMem, upUrl, 'memory'));
 const gwRedis = await startGw('gw-redis', ports.gwRedis, gatewayYaml(ports.gwRedis, upUrl, 'redis'));
@@ -284,11 +304,12 @@ async function wrk(t: Target, connections: number, seconds: number): Promise<Wrk
   return { rps, p50: lat('50'), p99: lat('99'), errors, cpuUs: requests > 0 ? (cpu * 1000) / requests : NaN };
 }
 
-const median = (xs: number[]) => {
+// (Function declarations: --only netbox uses them before this point.)
+function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+}
 const spread = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 
 // ---- Load: a warm-up, then rounds; within a round every target once at 32 and at 4 connections.
@@ -330,7 +351,37 @@ const ratios = {
   'token / oauth2-proxy redis [target >= 1.5]': ratio('netbox-gate token', 'oauth2-proxy redis'),
 };
 
-const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+/**
+ * 95% bootstrap interval of median(a) / median(b) for paired samples (a[i] and b[i] from the same
+ * round): rounds are resampled whole, 2,000 times, with a fixed seed (the same data prints the
+ * same interval).
+ */
+function medianRatioCi(a: readonly number[], b: readonly number[]): [number, number] {
+  let seed = 0x9e3779b9;
+  const rand = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = a.length;
+  const ratios: number[] = [];
+  const ra = new Array<number>(n);
+  const rb = new Array<number>(n);
+  for (let k = 0; k < 2000; k++) {
+    for (let i = 0; i < n; i++) {
+      const j = Math.floor(rand() * n);
+      ra[i] = a[j]!;
+      rb[i] = b[j]!;
+    }
+    ratios.push(median(ra) / median(rb));
+  }
+  ratios.sort((x, y) => x - y);
+  return [ratios[Math.floor(0.025 * ratios.length)]!, ratios[Math.floor(0.975 * ratios.length)]!];
+}
+function f(n: number, d = 2): string {
+  return Number.isFinite(n) ? n.toFixed(d) : '-';
+}
 const sp = (s: { median: number; min: number; max: number }, d = 2) => `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})`;
 console.log(`\n## Request path (wrk -t1, ${DURATION} s per run, ${ROUNDS} interleaved rounds; medians, (min–max))\n`);
 console.log('| target | rps @32 | CPU µs/request @32 | p50/p99 ms @32 | p50/p99 ms @4 | added p50 ms @4 | added p99 ms @4 | errors | RSS MiB |');
@@ -522,10 +573,21 @@ async function netboxComparison() {
     });
     await login.body?.cancel();
     const directCookie = [...direct.cookies(new URL(nb.url).origin)].map(([k, v]) => `${k}=${v}`).join('; ');
-    const cases: Array<{ name: string; path: string; gw: Record<string, string>; direct: Record<string, string> }> = [
-      { name: 'sites list page (100 per page)', path: '/dcim/sites/?per_page=100', gw: { Cookie: viaGw, Accept: 'text/html' }, direct: { Cookie: directCookie, Accept: 'text/html' } },
-      { name: 'API sites list (limit 100)', path: '/api/dcim/sites/?limit=100', gw: { Cookie: viaGw, Accept: 'application/json' }, direct: { Cookie: directCookie, Accept: 'application/json' } },
+    const cases: Array<{ name: string; path: string; rounds: number; gw: Record<string, string>; direct: Record<string, string> }> = [
+      { name: 'sites list page (100 per page)', path: '/dcim/sites/?per_page=100', rounds: NETBOX_ROUNDS.page, gw: { Cookie: viaGw, Accept: 'text/html' }, direct: { Cookie: directCookie, Accept: 'text/html' } },
+      { name: 'API sites list (limit 100)', path: '/api/dcim/sites/?limit=100', rounds: NETBOX_ROUNDS.api, gw: { Cookie: viaGw, Accept: 'application/json' }, direct: { Cookie: directCookie, Accept: 'application/json' } },
     ];
+    // The bare Node proxy (the one of the request-path table) in front of the same NetBox, with
+    // the direct client's headers: what one more process on the way costs on this machine, so
+    // the gateway's own share of the ratio can be read.
+    const barePort = await freePort();
+    const bare = spawnOwned(process.execPath, ['-e', NAIVE, String(barePort), String(nbPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const bareUrl = `http://127.0.0.1:${barePort}`;
+    const paths = [
+      { name: 'gateway', base: gw.url, headers: (c: (typeof cases)[number]) => c.gw },
+      { name: 'direct', base: nb.url, headers: (c: (typeof cases)[number]) => c.direct },
+      { name: 'bare proxy', base: bareUrl, headers: (c: (typeof cases)[number]) => c.direct },
+    ] as const;
     const timeOne = async (url: string, headers: Record<string, string>) => {
       const t0 = performance.now();
       const res = await fetch(url, { headers, redirect: 'manual' });
@@ -533,23 +595,44 @@ async function netboxComparison() {
       if (res.status !== 200) throw new Error(`bench: NetBox ${url} answered ${res.status}: ${body.slice(0, 200)}`);
       return performance.now() - t0;
     };
+    await waitUntilOk(`${bareUrl}/login/`);
     const out = [];
-    const n = 40;
     for (const c of cases) {
-      for (let i = 0; i < 3; i++) {
-        await timeOne(gw.url + c.path, c.gw);
-        await timeOne(nb.url + c.path, c.direct);
+      for (let i = 0; i < 5; i++) for (const p of paths) await timeOne(p.base + c.path, p.headers(c));
+      // A round is one request on each path, back to back; the order rotates every round, so no
+      // path always goes first (after NetBox idled) or always follows another.
+      const times: number[][] = paths.map(() => []);
+      for (let r = 0; r < c.rounds; r++) {
+        for (let j = 0; j < paths.length; j++) {
+          const k = (r + j) % paths.length;
+          times[k]!.push(await timeOne(paths[k]!.base + c.path, paths[k]!.headers(c)));
+        }
       }
-      const g: number[] = [];
-      const d: number[] = [];
-      for (let i = 0; i < n; i++) {
-        g.push(await timeOne(gw.url + c.path, c.gw));
-        d.push(await timeOne(nb.url + c.path, c.direct));
-      }
-      out.push({ case: c.name, requests: n, gatewayMedianMs: median(g), directMedianMs: median(d), ratio: median(g) / median(d) });
+      const [g, d, b] = times as [number[], number[], number[]];
+      const r2 = (x: number) => Math.round(x * 100) / 100;
+      out.push({
+        case: c.name,
+        requests: c.rounds,
+        gatewayMedianMs: median(g),
+        directMedianMs: median(d),
+        bareProxyMedianMs: median(b),
+        ratio: median(g) / median(d),
+        ratioCi95: medianRatioCi(g, d),
+        bareProxyRatio: median(b) / median(d),
+        bareProxyRatioCi95: medianRatioCi(b, d),
+        gatewayOverBareProxy: median(g) / median(b),
+        samplesMs: { gateway: g.map(r2), direct: d.map(r2), bareProxy: b.map(r2) },
+      });
     }
-    console.log(`\n## Real NetBox [target: through the gateway within 2% of direct]\n\n| request | n | via gateway ms | direct ms | ratio |\n| --- | --- | --- | --- | --- |`);
-    for (const o of out) console.log(`| ${o.case} | ${o.requests} | ${f(o.gatewayMedianMs, 1)} | ${f(o.directMedianMs, 1)} | ${f(o.ratio, 3)} |`);
+    bare.kill('SIGTERM');
+    console.log(
+      `\n## Real NetBox [target: through the gateway within 2% of direct]\n\nRounds of one request per path, order rotating; medians; ratio of medians with a 95% bootstrap interval (rounds resampled).\n\n| request | rounds | via gateway ms | direct ms | bare Node proxy ms | gateway / direct | bare proxy / direct | gateway / bare proxy |\n| --- | --- | --- | --- | --- | --- | --- | --- |`,
+    );
+    const ci = (x: readonly [number, number]) => `(${f(x[0], 3)}–${f(x[1], 3)})`;
+    for (const o of out)
+      console.log(
+        `| ${o.case} | ${o.requests} | ${f(o.gatewayMedianMs, 1)} | ${f(o.directMedianMs, 1)} | ${f(o.bareProxyMedianMs, 1)} | ${f(o.ratio, 3)} ${ci(o.ratioCi95)} | ${f(o.bareProxyRatio, 3)} ${ci(o.bareProxyRatioCi95)} | ${f(o.gatewayOverBareProxy, 3)} |`,
+      );
     gw.child.kill('SIGTERM');
     return out;
   } finally {
@@ -557,7 +640,7 @@ async function netboxComparison() {
   }
 }
 
-const file = writeResult('compare', { args: { duration: DURATION, rounds: ROUNDS, sessions: SESSIONS, smoke }, rows, ratios, cpuRatios, memory, policy: policyResult, netbox }, args.out);
+const file = writeResult('compare', { args: { duration: DURATION, rounds: ROUNDS, sessions: SESSIONS, netboxRounds: NETBOX_ROUNDS, smoke }, rows, ratios, cpuRatios, memory, policy: policyResult, netbox }, args.out);
 console.log(`\nwritten: ${file}`);
 // Gateways stop gracefully (and write their CPU profiles with BENCH_CPU_PROF).
 await Promise.all(

@@ -35,4 +35,12 @@ describe('bench/compare.ts (npm run bench)', () => {
       assert.equal(row.errors, 0, `${row.target}: no errors or non-2xx answers`);
     }
   });
+
+  it('--only takes netbox, and not with --smoke or --no-netbox (nothing is started)', () => {
+    for (const args of [['--only', 'memory'], ['--only', 'netbox', '--smoke'], ['--only', 'netbox', '--no-netbox']]) {
+      const r = spawnSync(process.execPath, [join(repoRoot(), 'build', 'bench', 'compare.js'), ...args], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /--only takes 'netbox'/);
+    }
+  });
 });

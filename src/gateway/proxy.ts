@@ -159,28 +159,39 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
     let refused = false;
     let controller: Dispatcher.DispatchController | undefined;
     let gaveUp: Error | undefined;
+    let paused = false;
     const fail = (err: Error, busy = false) => {
       if (settled) return;
       settled = true;
-      clearTimeout(queued);
+      clearTimeout(timer);
       if (!started) o.onUpstreamAnswer?.(0);
       reject(new UpstreamError(started ? `response stream from NetBox broke: ${err.message}` : err.message, err, started, busy));
     };
-    // The wait for a free pooled connection counts against netbox.timeout: a saturated pool
-    // answers 503 instead of queueing without a deadline. undici has no way to take a request
-    // back out of its queue, so it is marked and aborted the moment it gets a connection.
-    const queued = setTimeout(() => {
-      gaveUp = new Error(`no connection to NetBox became free within ${t.timeoutMs / 1000}s`);
-      fail(gaveUp, true);
+    // One timer per request, refreshed as it goes, for all three deadlines (undici's own
+    // header and body timeouts are off: they keep a timer object alive for about a second
+    // after each request, which at thousands of requests a second filled the old generation
+    // and made major GCs pause the gateway every few seconds):
+    // - waiting for a free pooled connection counts against netbox.timeout: a saturated pool
+    //   answers 503 instead of queueing without a deadline (undici cannot take a request back
+    //   out of its queue, so it is marked and aborted the moment it gets a connection);
+    // - once connected, NetBox has netbox.timeout for its response headers,
+    // - and then for each silence in the body (not while a slow client holds it back).
+    let phase: 'queued' | 'waiting' | 'body' = 'queued';
+    const timer = setTimeout(() => {
+      if (phase === 'queued') {
+        gaveUp = new Error(`no connection to NetBox became free within ${t.timeoutMs / 1000}s`);
+        fail(gaveUp, true);
+      } else if (paused) timer.refresh();
+      else controller?.abort(new Error(phase === 'waiting' ? `NetBox did not answer within ${t.timeoutMs / 1000}s` : `NetBox sent nothing for ${t.timeoutMs / 1000}s mid-response`));
     }, t.timeoutMs);
     // The client went away (or the response is over): stop the upstream side.
     res.once('close', () => {
       if (!res.writableFinished) {
         controller?.abort(new Error('the client closed the connection'));
         gaveUp ??= new Error('the client closed the connection');
+        clearTimeout(timer);
         if (!settled) {
           settled = true;
-          clearTimeout(queued);
           resolve(started ? res.statusCode : 0);
         }
       }
@@ -190,10 +201,13 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
       onRequestStart(c) {
         controller = c;
         if (gaveUp) return c.abort(gaveUp);
-        clearTimeout(queued);
+        phase = 'waiting';
+        timer.refresh();
       },
       onResponseStart(c, status, upHeaders, statusMessage) {
         if (settled) return c.abort(new Error('already answered'));
+        phase = 'body';
+        timer.refresh();
         o.onUpstreamAnswer?.(status);
         const location = upHeaders.location;
         if (o.refusedAt !== undefined && status >= 300 && status < 400 && typeof location === 'string' && isLoginRedirect(location, t, o.refusedAt)) {
@@ -228,20 +242,28 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
         res.writeHead(status, statusMessage, out);
       },
       onResponseData(c, chunk) {
+        timer.refresh();
         if (refused || settled) return;
         // Backpressure: a slow client pauses the NetBox connection, not the gateway's memory.
         if (!res.write(chunk)) {
+          paused = true;
           c.pause();
-          res.once('drain', () => c.resume());
+          res.once('drain', () => {
+            paused = false;
+            timer.refresh();
+            c.resume();
+          });
         }
       },
       onResponseEnd() {
+        clearTimeout(timer);
         if (refused || settled) return;
         settled = true;
         res.end();
         resolve(res.statusCode);
       },
       onResponseError(_c, err) {
+        clearTimeout(timer);
         if (gaveUp && settled) return; // our own abort: reported already
         fail(err);
       },
@@ -254,10 +276,9 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
           path: upstreamPath(t, o.path ?? req.url ?? '/'),
           headers,
           body: o.body ?? (streamed ? req : null),
-          // Counted from the moment the request has a connection: NetBox then has netbox.timeout
-          // for its response headers and for each silence in the body.
-          headersTimeout: t.timeoutMs,
-          bodyTimeout: t.timeoutMs,
+          // Off: the request's own timer above keeps these deadlines.
+          headersTimeout: 0,
+          bodyTimeout: 0,
         },
         handler,
       );

@@ -207,6 +207,61 @@ describe('hostile load: the wait for a NetBox connection counts against netbox.t
   });
 });
 
+describe('netbox.timeout: a NetBox that stops answering', () => {
+  let h: Harness;
+  const held: Array<() => void> = [];
+  before(async () => {
+    h = await startHarness({ netbox: '  timeout: 1s' });
+    h.script.users = { bob: { groups: ['users'] } };
+    h.script.upstream = (req, res) => {
+      if (req.url === '/silent/') {
+        held.push(() => res.destroy()); // never answers
+        return true;
+      }
+      if (req.url === '/stalls/') {
+        // Headers and part of the body, then nothing.
+        res.writeHead(200, { 'Content-Type': 'text/csv' });
+        res.write('first,part\n');
+        held.push(() => res.destroy());
+        return true;
+      }
+      if (req.url === '/trickle/') {
+        // Slower overall than the timeout, but never silent for that long: a long export.
+        res.writeHead(200, { 'Content-Type': 'text/csv' });
+        let n = 0;
+        const t = setInterval(() => (++n === 8 ? (clearInterval(t), res.end('end\n')) : res.write('row\n')), 300);
+        return true;
+      }
+      return false;
+    };
+  });
+  after(async () => {
+    for (const f of held) f();
+    await h.close();
+  });
+
+  it('no answer: 502 after netbox.timeout; a stalled body is cut; a slow but steady export completes', async () => {
+    const bob = h.client();
+    await bob.signIn('bob');
+    const r = await within(4000, bob.req('/silent/', { headers: { Accept: 'application/json' } }), 'the request to a silent NetBox');
+    assert.equal(r.status, 502);
+    const stalled = await within(4000, bob.req('/stalls/', { headers: { Accept: 'text/csv' } }), 'the response headers');
+    assert.equal(stalled.status, 200);
+    await within(
+      4000,
+      stalled.text().then(
+        () => assert.fail('the stalled body ended as if complete'),
+        () => undefined,
+      ),
+      'the stalled body being cut',
+    );
+    const slow = await within(8000, bob.req('/trickle/', { headers: { Accept: 'text/csv' } }), 'the export');
+    assert.equal(await slow.text(), 'row\n'.repeat(7) + 'end\n');
+    const ok = await bob.req('/dcim/sites/', { headers: { Accept: 'application/json' } });
+    assert.equal(ok.status, 200, 'the gateway keeps serving');
+  });
+});
+
 describe('hostile load: connection deadlines and caps', () => {
   let h: Harness;
   before(async () => {

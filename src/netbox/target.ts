@@ -51,8 +51,8 @@ export function createProxyTarget(url: string, timeoutMs: number, pools: PoolSiz
   // Idle connections stay open for as long as NetBox's front server keeps them (undici honours
   // its Keep-Alive timeout hint): closing them as they are freed made a load just above the
   // pool's idle bound open a new connection for every request. They cost NetBox's front web
-  // server next to nothing. headersTimeout/bodyTimeout are set per request (proxy.ts), where
-  // the wait for a free connection is taken off them.
+  // server next to nothing. The deadlines (queue, answer, body silence) are proxy.ts's own
+  // per-request timer; undici's headersTimeout/bodyTimeout are off there.
   const poolOptions = { keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000, pipelining: 1 };
   const pool = new Pool(u.origin, { ...poolOptions, connections: pools.signedIn });
   const tokenPool = new Pool(u.origin, { ...poolOptions, connections: pools.token });

@@ -6,23 +6,19 @@ import { pino } from 'pino';
 import { configPath, loadConfigFile, type GateConfig } from '../config/load.js';
 import { formatConfigNotice, logConfigNotices } from '../config/notices.js';
 import { ConfigError, formatConfigIssue, GateError } from '../errors.js';
-import { runDoctor } from '../doctor/run.js';
-import { exitCode as doctorExitCode, formatJson, formatText } from '../doctor/report.js';
 import { createGateway } from '../gateway/server.js';
-import { renderNetboxSettings } from '../netbox/settings.js';
-import { hashPasswordCommand, PasswordInputError } from './hash-password.js';
-import { checkNetboxGroups, NetboxUsageError, runNetboxCommand } from './netbox.js';
+import type { MetricsServer } from '../metrics/server.js';
 import { decide } from '../policy/evaluate.js';
-import { createMetrics } from '../metrics/registry.js';
-import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
-import { instrumentStore } from '../metrics/store.js';
 import { createSource } from '../sources/factory.js';
 import { openStore } from '../store/open.js';
 import { SESSION_KEY_PREFIX } from '../gateway/sessions.js';
-import { runSessionsCommand } from './sessions.js';
-import { createDirectorySync } from '../lifecycle/sync.js';
 import type { Attributes, Decision, Logger } from '../types.js';
 import { silentLogger } from '../types.js';
+
+// The other commands (doctor, netbox plan/apply, netbox-config, sessions, hash-password) and
+// metrics (prom-client) are imported where they are used: a long-running `serve` would otherwise
+// keep their code and libraries in memory for nothing (idle RSS target of issue 11). What
+// `serve` always needs (config, gateway, store, sources' factory, policy) is imported above.
 
 const USAGE = `Usage: netbox-gate <command> [options]
 
@@ -135,6 +131,7 @@ export async function main(argv: string[]): Promise<number> {
       for (const n of cfg.notices) out(formatConfigNotice(n));
       if (!cfg.netbox.api && !cfg.lifecycle) out('note: netbox.api is not set: deprovisioning is off (docs/lifecycle.md)');
       if (values.netbox) {
+        const { checkNetboxGroups } = await import('./netbox.js');
         const { missing, fatal } = await checkNetboxGroups(cfg, { out, err });
         for (const m of missing) (fatal ? err : out)(fatal ? m : `note: ${m}`);
         if (missing.length === 0) out('NetBox has every group the policy maps to.');
@@ -142,10 +139,13 @@ export async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    case 'netbox':
+    case 'netbox': {
+      const { runNetboxCommand } = await import('./netbox.js');
       return runNetboxCommand(sub, load(values.config), { out, err });
+    }
     case 'netbox-config': {
       if (values.format !== 'python' && values.format !== 'env') throw new UsageError('--format must be python or env');
+      const { renderNetboxSettings } = await import('../netbox/settings.js');
       out(renderNetboxSettings(load(values.config), values.format));
       return 0;
     }
@@ -154,6 +154,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(values.config);
     case 'doctor': {
+      const { runDoctor } = await import('../doctor/run.js');
+      const { exitCode: doctorExitCode, formatJson, formatText } = await import('../doctor/report.js');
       const results = await runDoctor(load(values.config), {
         netboxToken: values['netbox-token'] ?? process.env.NETBOX_GATE_DOCTOR_TOKEN,
         netboxPrivate: values['netbox-private'],
@@ -162,8 +164,9 @@ export async function main(argv: string[]): Promise<number> {
       return doctorExitCode(results);
     }
     case 'hash-password':
-      return hashPasswordCommand(out);
+      return (await import('./hash-password.js')).hashPasswordCommand(out);
     case 'sessions': {
+      const { runSessionsCommand } = await import('./sessions.js');
       if (sub === 'list') return runSessionsCommand(load(values.config), { action: 'list', user: values.user, json: values.json ?? false }, out);
       if (sub !== 'revoke') throw new UsageError('sessions needs list or revoke');
       if ((values.user === undefined) === (values.id === undefined)) throw new UsageError('sessions revoke needs --user U or --id ID');
@@ -256,17 +259,25 @@ async function serve(flag: string | undefined): Promise<number> {
   const base = store;
   // The active-sessions gauge: a count where the store keeps one, else a listing (Redis SCAN).
   const countSessions = async () => (base.count ? base.count('sess:') : (await base.keys('sess:')).length);
-  const metrics = metricsListen ? createMetrics({ countSessions }) : undefined;
-  if (metrics) store = instrumentStore(store, metrics);
+  // prom-client (about 6 MiB resident next to the rest) is imported only when metrics are on.
+  const metricsModules = metricsListen ? await Promise.all([import('../metrics/registry.js'), import('../metrics/server.js'), import('../metrics/store.js')]) : undefined;
+  const metrics = metricsModules?.[0].createMetrics({ countSessions });
+  if (metrics) store = metricsModules![2].instrumentStore(store, metrics);
   const gw = createGateway(cfg, { logger, store, ...(metrics ? { metrics } : {}) });
   const addr = await gw.listen();
   // Directory sync (lifecycle.sync): reads the running config and sources, so a reload applies.
-  const sync = createDirectorySync({ store, logger, config: () => gw.runtime().cfg, sources: () => gw.runtime().sources, deprovisioner: () => gw.lifecycle.deprovisioner() });
-  if (cfg.lifecycle?.sync && cfg.netbox.api) sync.start();
+  // It starts only from the first config, so its code is imported only then.
+  let sync: { stop(): Promise<void> } | undefined;
+  if (cfg.lifecycle?.sync && cfg.netbox.api) {
+    const { createDirectorySync } = await import('../lifecycle/sync.js');
+    const s = createDirectorySync({ store, logger, config: () => gw.runtime().cfg, sources: () => gw.runtime().sources, deprovisioner: () => gw.lifecycle.deprovisioner() });
+    s.start();
+    sync = s;
+  }
   let metricsServer: MetricsServer | undefined;
   if (metrics && metricsListen) {
     try {
-      metricsServer = await startMetricsServer(metrics, metricsListen, logger);
+      metricsServer = await metricsModules![1].startMetricsServer(metrics, metricsListen, logger);
     } catch (e) {
       await gw.close();
       throw new GateError('ERR_CONFIG_INVALID', `cannot listen on metrics.listen (${metricsListen.host}:${metricsListen.port}): ${(e as Error).message}`, { cause: e });
@@ -298,7 +309,7 @@ async function serve(flag: string | undefined): Promise<number> {
   });
   // Stop accepting, let requests in flight (a long export) finish up to the bound, then close.
   const graceMs = gw.runtime().cfg.server.shutdownTimeout;
-  await sync.stop();
+  await sync?.stop();
   logger.info({ shutdownTimeoutMs: graceMs }, 'shutting down: waiting for requests in flight');
   const cut = await gw.close(graceMs);
   if (cut > 0) logger.warn({ connections: cut, shutdownTimeoutMs: graceMs }, 'requests still running at server.shutdownTimeout were cut');
@@ -315,13 +326,13 @@ export async function run(argv: string[]): Promise<void> {
       err(`${e.issues.length} problem${e.issues.length === 1 ? '' : 's'} in the configuration:`);
       for (const i of e.issues) err(`  ${formatConfigIssue(i)}`);
       process.exitCode = 1;
-    } else if (e instanceof PasswordInputError) {
+    } else if (e instanceof (await import('./hash-password.js')).PasswordInputError) {
       err(`netbox-gate hash-password: ${e.message}`);
       process.exitCode = 1;
     } else if (e instanceof GateError) {
       err(`netbox-gate: ${e.message}`);
       process.exitCode = 1;
-    } else if (e instanceof UsageError || e instanceof NetboxUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    } else if (e instanceof UsageError || e instanceof (await import('./netbox.js')).NetboxUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`netbox-gate: ${(e as Error).message}\n\n${USAGE}`);
       process.exitCode = 2;
     } else {

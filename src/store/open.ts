@@ -5,7 +5,6 @@ import { decodeEncryptionKey } from '../config/schema.js';
 import type { Logger } from '../types.js';
 import { createEncryptedStore } from './encrypted.js';
 import { createMemoryStore } from './memory.js';
-import { createRedisStore, describeRedisTarget } from './redis.js';
 import type { KeyValueStore } from './store.js';
 
 export type SessionsConfig = GateConfig['sessions'];
@@ -23,6 +22,8 @@ export async function openStore(cfg: SessionsConfig, logger: Logger, opts: { cac
   let store: KeyValueStore;
   const st = cfg.store;
   if (st.type === 'redis') {
+    // ioredis is imported only for a redis store: a memory-store gateway never loads it (idle RSS).
+    const { createRedisStore, describeRedisTarget } = await import('./redis.js');
     const r = createRedisStore({
       url: st.url,
       sentinels: st.sentinels,

@@ -1,9 +1,13 @@
 // Config of an LDAP / Active Directory source: servers, TLS, how a user is found and bound,
 // where groups come from. Cross-field rules are checked here so every problem shows at once.
-import { FilterParser } from 'ldapts';
 import { z } from 'zod';
 import { duration, profileMapping, secret, sourceBase } from '../../config/common.js';
+import { loadOnUse } from '../load-on-use.js';
 import { fillFilter } from './escape.js';
+
+// ldapts loads when an LDAP filter is checked, not with the schema of every config (idle RSS).
+// Through our own ES module, so that it is the same copy of ldapts the client imports.
+const ldapts = loadOnUse<typeof import('./ldapts.js')>(import.meta.url, './ldapts.js');
 
 /** Active Directory's LDAP_MATCHING_RULE_IN_CHAIN: membership through any depth of nesting. */
 export const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
@@ -30,7 +34,7 @@ const filterTemplate = z.string().refine((s) => {
   }
   if (depth !== 0 || !s.startsWith('(') || !s.endsWith(')')) return false;
   try {
-    FilterParser.parseString(fillFilter(s, { username: 'x', dn: 'cn=x' }));
+    ldapts().FilterParser.parseString(fillFilter(s, { username: 'x', dn: 'cn=x' }));
     return true;
   } catch {
     return false;

@@ -1,7 +1,10 @@
 // Putting user input into LDAP filters (RFC 4515) and DNs (RFC 4514) without injection, and
 // reading a group's name out of its DN. Pure functions; every untrusted string passes here.
-import { Filter } from 'ldapts';
 import { GateError } from '../../errors.js';
+import { loadOnUse } from '../load-on-use.js';
+
+// ldapts loads on the first filter filled, not when the config schema imports this file (idle RSS).
+const ldapts = loadOnUse<typeof import('./ldapts.js')>(import.meta.url, './ldapts.js');
 
 /** Longest sign-in name accepted; real directories allow far less (AD: 20 for sAMAccountName). */
 export const MAX_USERNAME_LENGTH = 256;
@@ -29,7 +32,7 @@ export function checkUsername(username: string): void {
 export function fillFilter(template: string, values: { username?: string; dn?: string }): string {
   return template.replace(/\{(username|dn)\}/g, (whole, key: 'username' | 'dn') => {
     const v = values[key];
-    return v === undefined ? whole : Filter.escape(v);
+    return v === undefined ? whole : ldapts().Filter.escape(v);
   });
 }
 

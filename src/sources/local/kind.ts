@@ -3,10 +3,14 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineSourceKind, type SourceIssue } from '../definition.js';
+import { loadOnUse } from '../load-on-use.js';
 import { localSourceSchema, type LocalSourceConfig } from './config.js';
-import { createLocalSource } from './index.js';
 import { ARGON2_MISSING, argon2Available } from './password-hash.js';
 import { parseUsersFile } from './users-file.js';
+
+// The implementation (the sign-in code) loads when a source of this kind is built, not when the
+// registry is read for the config schema: a gateway without a local source never loads it.
+const implementation = loadOnUse<typeof import('./index.js')>(import.meta.url, './index.js');
 
 export const localKind = defineSourceKind({
   kind: 'local',
@@ -38,5 +42,5 @@ export const localKind = defineSourceKind({
     if (cfg.worldReadable) out.push({ path: 'usersFile', message: `${cfg.usersFile} is readable by every account on this machine; chmod o-r it (docs/break-glass.md)` });
     return out;
   },
-  create: (cfg, deps) => createLocalSource(cfg, deps),
+  create: (cfg, deps) => implementation().createLocalSource(cfg, deps),
 });

@@ -1,0 +1,97 @@
+// `serve` loads the code its config uses and no more (issue 11, idle RSS): with one OIDC source,
+// the memory store and metrics off, a signed-in gateway has not loaded ldapts, ioredis,
+// prom-client, the doctor or the other commands; turning metrics on loads prom-client.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { startDemoIdp, type DemoIdp } from '../../demo/idp.js';
+import { startGateway } from '../support/gateway.js';
+import { CookieClient, signInThroughDemoIdp } from '../support/http-client.js';
+import { freePort } from '../support/ports.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
+import { makeTempDirSync, type TempDir } from '../support/temp.js';
+
+const SECRET = 'serve-modules-secret';
+
+// A module hook (node --import) that appends the URL of every module the process loads.
+const HOOK = `import { registerHooks } from 'node:module';
+import { appendFileSync } from 'node:fs';
+registerHooks({ load(url, ctx, next) { appendFileSync(process.env.LOADED_MODULES_FILE, url + '\\n'); return next(url, ctx); } });
+`;
+
+/** Never wanted by a gateway with one OIDC source, the memory store and no metrics. */
+const UNNEEDED = ['/node_modules/ldapts/', '/node_modules/ioredis/', '/node_modules/prom-client/', '/src/doctor/', '/src/cli/netbox.js', '/src/cli/sessions.js', '/src/cli/hash-password.js', '/src/store/redis.js', '/src/sources/ldap/index.js', '/src/sources/radius/index.js', '/src/sources/tacacs/index.js'];
+
+function config(port: number, issuer: string, upstream: string, metricsPort?: number): string {
+  return `server:
+  listen: 127.0.0.1:${port}
+  publicUrl: http://127.0.0.1:${port}
+netbox:
+  url: ${upstream}
+logging:
+  level: info
+${metricsPort ? `metrics:\n  listen: 127.0.0.1:${metricsPort}\n` : ''}sources:
+  - kind: oidc
+    id: demo
+    issuer: ${issuer}
+    clientId: netbox-gate
+    clientSecret: ${SECRET}
+    insecureAllowHttpIssuer: true
+policy:
+  defaultGroups: [netbox-users]
+  rules:
+    - name: admins
+      groups: [netbox-admins]
+      superuser: true
+`;
+}
+
+describe('netbox-gate serve loads only what the config uses', () => {
+  let dir: TempDir;
+  let hook: string;
+  let idp: DemoIdp;
+  let up: RecordingUpstream;
+  const ports: number[] = [];
+
+  before(async () => {
+    dir = makeTempDirSync('netbox-gate-modules-');
+    hook = join(dir.path, 'hook.mjs');
+    writeFileSync(hook, HOOK);
+    ports.push(await freePort(), await freePort());
+    idp = await startDemoIdp({ clients: [{ clientId: 'netbox-gate', clientSecret: SECRET, redirectUris: ports.map((p) => `http://127.0.0.1:${p}/.netbox-gate/callback/demo`), postLogoutRedirectUris: [] }] });
+    up = await startRecordingUpstream();
+  });
+  after(async () => {
+    await up?.close();
+    await idp?.stop();
+    dir?.removeSync();
+  });
+
+  /** Starts the gateway with the hook, signs in once, stops it; the URLs it loaded. */
+  async function loadedBy(port: number, metricsPort?: number): Promise<string[]> {
+    const file = join(dir.path, `loaded-${port}.txt`);
+    writeFileSync(file, '');
+    const gw = await startGateway(() => config(port, idp.issuer, up.url, metricsPort), { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`, LOADED_MODULES_FILE: file }, port);
+    try {
+      const { res } = await signInThroughDemoIdp(new CookieClient(), gw.url, 'alice', 'alice', '/dcim/sites/');
+      await res.body?.cancel();
+      assert.equal(res.status, 200, 'the sign-in reaches NetBox');
+    } finally {
+      await gw.stop();
+    }
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  }
+
+  it('one OIDC source, memory store, metrics off: no LDAP, Redis, metrics, doctor or other commands', async () => {
+    const loaded = await loadedBy(ports[0]!);
+    assert.ok(loaded.some((u) => u.includes('/node_modules/openid-client/')), 'the hook sees the OIDC source load openid-client');
+    for (const part of UNNEEDED) assert.deepEqual(loaded.filter((u) => u.includes(part)), [], `${part} is not loaded`);
+  });
+
+  it('metrics on: prom-client is loaded', async () => {
+    const loaded = await loadedBy(ports[1]!, await freePort());
+    assert.ok(loaded.some((u) => u.includes('/node_modules/prom-client/')));
+  });
+});

@@ -132,7 +132,11 @@ describe('directory sync (real NetBox 4.7, slapd, TACACS+, Samba AD)', { timeout
     }
     // The deprovisioner makes NetBox refuse first, then ends the sessions: wait for both.
     await until('the browser session ending', async () => (await sessionStatus(c)) === 401, since);
-    const line = gw.logs.filter((l) => l['audit'] === 'deprovision' && l['user'] === username).at(-1);
+    // The audit line is written once the whole deprovisioning is done, and read from the
+    // gateway's output a moment later.
+    const auditLine = () => gw.logs.filter((l) => l['audit'] === 'deprovision' && l['user'] === username && l['trigger'] === 'sync').at(-1);
+    await until(`the audit line about ${username}`, async () => auditLine() !== undefined, since);
+    const line = auditLine();
     assert.equal(line?.['trigger'], 'sync');
     assert.equal(line?.['result'], 'deactivated');
     // Every session of the user (an earlier test's one too), on every replica.
@@ -225,7 +229,9 @@ describe('directory sync (real NetBox 4.7, slapd, TACACS+, Samba AD)', { timeout
     const refused = await until('the inactivity deactivation', async () => (await tokenStatus(nb.url, 'rita')).status === 403, t0);
     console.log(`# RADIUS: sign-in -> deactivated for inactivity after ${refused.toFixed(1)} s (radiusInactivity ${RADIUS_IDLE_S} s, sync interval ${SYNC_S} s)`);
     await until('the browser session ending', async () => (await sessionStatus(c)) === 401, t0);
-    const line = gw.logs.filter((l) => l['audit'] === 'deprovision' && l['user'] === 'rita').at(-1);
+    const auditLine = () => gw.logs.filter((l) => l['audit'] === 'deprovision' && l['user'] === 'rita' && l['trigger'] === 'inactivity').at(-1);
+    await until('the audit line about rita', async () => auditLine() !== undefined, t0);
+    const line = auditLine();
     assert.equal(line?.['trigger'], 'inactivity');
     assert.equal(line?.['result'], 'deactivated');
     await signIn('radius', 'rita', 'rita-pw');

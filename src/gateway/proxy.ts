@@ -186,15 +186,16 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, o: P
     }, t.timeoutMs);
     // The client went away (or the response is over): stop the upstream side.
     res.once('close', () => {
-      if (!res.writableFinished) {
-        controller?.abort(new Error('the client closed the connection'));
-        gaveUp ??= new Error('the client closed the connection');
-        clearTimeout(timer);
-        if (!settled) {
-          settled = true;
-          resolve(started ? res.statusCode : 0);
-        }
+      if (res.writableFinished) return;
+      // Settled first: the abort below reports back synchronously, and a client that left is
+      // nothing to log as a NetBox failure.
+      gaveUp ??= new Error('the client closed the connection');
+      clearTimeout(timer);
+      if (!settled) {
+        settled = true;
+        resolve(started ? res.statusCode : 0);
       }
+      controller?.abort(gaveUp);
     });
     if (streamed) req.once('error', (err) => controller?.abort(err));
     const handler: Dispatcher.DispatchHandler = {

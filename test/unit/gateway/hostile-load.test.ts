@@ -260,6 +260,22 @@ describe('netbox.timeout: a NetBox that stops answering', () => {
     const ok = await bob.req('/dcim/sites/', { headers: { Accept: 'application/json' } });
     assert.equal(ok.status, 200, 'the gateway keeps serving');
   });
+
+  it('a client that leaves while NetBox works is no NetBox failure in the log', async () => {
+    const bob = h.client();
+    await bob.signIn('bob');
+    const before = h.logs.filter((l) => l['msg'] === 'NetBox request failed').length;
+    const cookie = [...bob.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    for (const path of ['/silent/', '/trickle/']) {
+      const ac = new AbortController();
+      const r = fetch(new URL(path, h.url), { headers: { Cookie: cookie, Accept: 'text/csv' }, signal: ac.signal }).then((res) => res.text());
+      await new Promise((res) => setTimeout(res, 400));
+      ac.abort();
+      await r.catch(() => undefined);
+    }
+    await new Promise((res) => setTimeout(res, 300));
+    assert.deepEqual(h.logs.filter((l) => l['msg'] === 'NetBox request failed').slice(before), []);
+  });
 });
 
 describe('hostile load: connection deadlines and caps', () => {

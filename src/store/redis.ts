@@ -287,10 +287,22 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
 
   // (Re)connects the pair: each connection's ready starts it; both must be ready.
   let starting = false;
+  let retry: NodeJS.Timeout | undefined;
+  let failures = 0;
+  /** Tries again shortly (a connection that is up cannot be counted on to say `ready` again). */
+  const later = () => {
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void start();
+    }, Math.min(200 * 2 ** failures++, 5_000));
+    retry.unref();
+  };
   const start = async () => {
-    if (closed || starting || client.status !== 'ready' || sub.status !== 'ready') return;
+    if (closed || on || starting || client.status !== 'ready' || sub.status !== 'ready') return;
     starting = true;
     const startedEpoch = epoch;
+    let again = false;
     try {
       const id = (await sub.client('ID')) as number;
       await sub.subscribe(INVALIDATE);
@@ -298,19 +310,25 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
       // a second ON with other options.
       await client.client('TRACKING', 'OFF');
       await client.client('TRACKING', 'ON', 'REDIRECT', String(id), 'BCAST', ...prefixes.flatMap((p) => ['PREFIX', o.keyPrefix + p]));
-      if (epoch === startedEpoch && !closed) on = true;
-      else void start();
+      if (epoch === startedEpoch && !closed) {
+        on = true;
+        failures = 0;
+        o.logger.info({ prefixes }, 'session cache on (Redis client-side caching: changes on any replica invalidate it)');
+      } else again = true; // trust was lost meanwhile (a connection dropped): from the start
     } catch (err) {
-      // An unknown command or a refusal is for good; anything else (a connection lost meanwhile)
-      // is retried at the next `ready`.
+      // An unknown command or a refusal is for good; anything else (a command timing out while
+      // the machine is busy, a connection lost meanwhile) is tried again.
       const msg = (err as Error).message;
-      if (!unsupportedSaid && !closed && /unknown (sub)?command|NOPERM|not allowed|ERR syntax/i.test(msg)) {
-        unsupportedSaid = true;
-        o.logger.info({ err: msg }, 'session cache off: this Redis does not allow CLIENT TRACKING (Redis 6 or later, and the CLIENT command in the ACL); every request reads its session from Redis');
-      }
+      if (/unknown (sub)?command|NOPERM|not allowed|ERR syntax/i.test(msg)) {
+        if (!unsupportedSaid && !closed) {
+          unsupportedSaid = true;
+          o.logger.info({ err: msg }, 'session cache off: this Redis does not allow CLIENT TRACKING (Redis 6 or later, and the CLIENT command in the ACL); every request reads its session from Redis');
+        }
+      } else again = true;
     } finally {
       starting = false;
     }
+    if (again) later();
   };
   client.on('ready', () => void start());
   sub.on('ready', () => void start());
@@ -351,6 +369,7 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
     },
     async close() {
       closed = true;
+      if (retry) clearTimeout(retry);
       off();
       try {
         await sub.quit();

@@ -53,15 +53,23 @@ describe('redis store, every key cached in process', () => {
 
 describe('redis store: the session cache stays correct across replicas', () => {
   /** Two replicas' stores on one prefix, and a plain connection to look at Redis. */
+  /** Resolves when the store's log says its cache is on (bounded). */
+  const cacheOn = async (logs: ReturnType<typeof recordingLogger>, times = 1) => {
+    for (let i = 0; i < 50 && logs.records.filter((r) => r.msg?.startsWith('session cache on')).length < times; i++) await sleep(50);
+    assert.equal(logs.records.filter((r) => r.msg?.startsWith('session cache on')).length, times, 'the log says the session cache is on');
+  };
   const pair = async () => {
     const keyPrefix = `cache-${randomUUID()}:`;
-    const a = await open(silentLogger, { keyPrefix, cachePrefixes: ['sess:'] });
-    const b = await open(silentLogger, { keyPrefix, cachePrefixes: ['sess:'] });
+    const logA = recordingLogger();
+    const logB = recordingLogger();
+    const a = await open(logA, { keyPrefix, cachePrefixes: ['sess:'] });
+    const b = await open(logB, { keyPrefix, cachePrefixes: ['sess:'] });
     const admin = new Redis(redis.url);
     opened.push({ close: async () => void admin.disconnect() } as KeyValueStore);
     // Tracking is turned on once both connections of a store are up (a few round trips).
-    await sleep(300);
-    return { a, b, admin, keyPrefix };
+    await cacheOn(logA);
+    await cacheOn(logB);
+    return { a, b, admin, keyPrefix, logA };
   };
   const getCalls = async (admin: Redis) => Number(/cmdstat_get:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
   /** Reads until the value is the expected one (an invalidation is a message away), for at most 1 s: well inside the 5 s a cached entry may live, so a missed invalidation fails. */
@@ -113,7 +121,7 @@ describe('redis store: the session cache stays correct across replicas', () => {
   });
 
   it('when the invalidation connection drops, nothing cached is trusted until it is back', async () => {
-    const { a, b, admin, keyPrefix } = await pair();
+    const { a, b, admin, keyPrefix, logA } = await pair();
     await a.set('sess:k', { v: 1 }, 60_000);
     assert.deepEqual(await a.get('sess:k'), { v: 1 });
     // Cut every subscriber (both stores' invalidation connections): invalidations sent now are lost.
@@ -122,7 +130,7 @@ describe('redis store: the session cache stays correct across replicas', () => {
     await admin.set(`${keyPrefix}sess:k`, JSON.stringify({ v: 2 }), 'PX', 60_000);
     assert.deepEqual(await a.get('sess:k'), { v: 2 }, 'read from Redis, not from a cache that may have missed the change');
     // Back (ioredis reconnects by itself): cached again, and invalidated again.
-    await sleep(1500);
+    await cacheOn(logA, 2);
     const before = await getCalls(admin);
     for (let i = 0; i < 20; i++) await a.get('sess:k');
     assert.ok((await getCalls(admin)) - before <= 1, 'the cache is on again after the reconnect');

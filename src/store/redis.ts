@@ -244,9 +244,19 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
   // lets the encrypted store recognise it by identity.
   const entries = new Map<string, { raw: string; at: number; str?: string }>();
   const valueOf = (e: { raw: string; str?: string }): unknown => e.str ?? JSON.parse(e.raw);
-  /** Reads in flight per key, and the keys invalidated while one was. */
+  /**
+   * Reads in flight per key, and for those keys how many invalidations arrived meanwhile: a
+   * read caches its reply only if none arrived between its start and its reply. (A read that
+   * starts after an invalidation was received is sent after the write it announces, so its
+   * reply is fresh: under steady load, with reads of a key always in flight, the cache fills
+   * again at once instead of waiting for a moment without reads.)
+   */
   const reading = new Map<string, number>();
-  const invalidatedWhileReading = new Set<string>();
+  const invalidations = new Map<string, number>();
+  const invalidated = (key: string) => {
+    entries.delete(key);
+    if (reading.has(key)) invalidations.set(key, (invalidations.get(key) ?? 0) + 1);
+  };
   let on = false;
   /** Bumped whenever trust is lost: a read that started in an older epoch is not cached. */
   let epoch = 0;
@@ -263,8 +273,6 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
     on = false;
     epoch++;
     entries.clear();
-    invalidatedWhileReading.clear();
-    for (const k of reading.keys()) invalidatedWhileReading.add(k);
   };
   sub.on('messageBuffer', (channel: Buffer, message: Buffer | Buffer[] | null) => {
     if (channel.toString() !== INVALIDATE) return;
@@ -272,14 +280,9 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
       // FLUSHDB / FLUSHALL (null), or anything not understood: trust nothing.
       entries.clear();
       epoch++;
-      for (const k of reading.keys()) invalidatedWhileReading.add(k);
       return;
     }
-    for (const b of message) {
-      const key = b.toString().slice(o.keyPrefix.length);
-      entries.delete(key);
-      if (reading.has(key)) invalidatedWhileReading.add(key);
-    }
+    for (const b of message) invalidated(b.toString().slice(o.keyPrefix.length));
   });
   sub.on('error', () => undefined); // the main client reports outages
   sub.on('close', off);
@@ -345,28 +348,29 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
       const startedEpoch = epoch;
       const wasOn = on;
       reading.set(key, (reading.get(key) ?? 0) + 1);
+      const seen = invalidations.get(key) ?? 0;
       let raw: string | null;
+      let fresh: boolean;
       try {
         raw = await client.get(key);
       } finally {
+        fresh = (invalidations.get(key) ?? 0) === seen;
         const n = reading.get(key)! - 1;
-        if (n === 0) reading.delete(key);
-        else reading.set(key, n);
+        if (n > 0) reading.set(key, n);
+        else {
+          reading.delete(key);
+          invalidations.delete(key);
+        }
       }
-      const invalidated = invalidatedWhileReading.has(key);
-      if (!reading.has(key)) invalidatedWhileReading.delete(key);
       if (raw === null) return undefined;
       const value: unknown = JSON.parse(raw);
-      if (wasOn && on && epoch === startedEpoch && !invalidated) {
+      if (wasOn && on && epoch === startedEpoch && fresh) {
         if (entries.size >= max) entries.delete(entries.keys().next().value!);
         entries.set(key, typeof value === 'string' ? { raw, at: Date.now(), str: value } : { raw, at: Date.now() });
       }
       return value;
     },
-    drop(key) {
-      entries.delete(key);
-      if (reading.has(key)) invalidatedWhileReading.add(key);
-    },
+    drop: invalidated,
     async close() {
       closed = true;
       if (retry) clearTimeout(retry);

@@ -120,6 +120,35 @@ describe('redis store: the session cache stays correct across replicas', () => {
     await eventually(a, 'sess:s3', undefined);
   });
 
+  it('under steady concurrent reads, a change is seen and the cache fills again at once', async () => {
+    const { a, b, admin } = await pair();
+    await a.set('sess:busy', { v: 1 }, 60_000);
+    let stop = false;
+    let latest: unknown;
+    // Eight readers at once, as requests of one user on a busy gateway: a read is always in flight.
+    const readers = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        latest = await a.get('sess:busy');
+        await new Promise<void>((r) => setImmediate(r)); // as requests do: one per turn of the event loop
+      }
+    });
+    await sleep(200);
+    await b.set('sess:busy', { v: 2 }, 60_000); // another replica writes
+    await sleep(300);
+    assert.deepEqual(latest, { v: 2 });
+    // This replica writes (a session's last-seen time, every 30 s): its own invalidation comes
+    // back while the reads that followed the write are still in flight.
+    await a.set('sess:busy', { v: 3 }, 60_000);
+    await sleep(300);
+    assert.deepEqual(latest, { v: 3 });
+    const before = await getCalls(admin);
+    await sleep(300);
+    const during = (await getCalls(admin)) - before;
+    stop = true;
+    await Promise.all(readers);
+    assert.ok(during <= 2, `${during} Redis reads in 300 ms of steady reading: the cache did not fill again`);
+  });
+
   it('when the invalidation connection drops, nothing cached is trusted until it is back', async () => {
     const { a, b, admin, keyPrefix, logA } = await pair();
     await a.set('sess:k', { v: 1 }, 60_000);

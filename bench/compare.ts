@@ -237,15 +237,17 @@ interface Target {
   pid: number | undefined;
   /** Other processes whose CPU this target's requests cost (its Redis). */
   helpers?: Array<number | undefined>;
+  /** Its Redis's port: the commands it served per request are counted. */
+  redisPort?: number;
 }
 const targets: Target[] = [
   { name: 'direct (nginx)', url: upUrl, headers: {}, pid: nginx.pid },
   { name: 'bare Node proxy', url: `http://127.0.0.1:${naivePort}`, headers: {}, pid: naive.pid },
   { name: 'netbox-gate session, memory', url: gwMem.url, headers: { Cookie: await signIn(gwMem.url) }, pid: gwMem.child.pid },
-  { name: 'netbox-gate session, redis', url: gwRedis.url, headers: { Cookie: await signIn(gwRedis.url) }, pid: gwRedis.child.pid, helpers: [redisGw.pid] },
+  { name: 'netbox-gate session, redis', url: gwRedis.url, headers: { Cookie: await signIn(gwRedis.url) }, pid: gwRedis.child.pid, helpers: [redisGw.pid], redisPort: redisGw.port },
   { name: 'netbox-gate token', url: gwMem.url, headers: { Authorization: TOKEN }, pid: gwMem.child.pid },
   { name: 'oauth2-proxy cookie', url: o2pCookie.url, headers: { Cookie: await signIn(o2pCookie.url) }, pid: o2pCookie.child.pid },
-  { name: 'oauth2-proxy redis', url: o2pRedis.url, headers: { Cookie: await signIn(o2pRedis.url) }, pid: o2pRedis.child.pid, helpers: [redisO2p.pid] },
+  { name: 'oauth2-proxy redis', url: o2pRedis.url, headers: { Cookie: await signIn(o2pRedis.url) }, pid: o2pRedis.child.pid, helpers: [redisO2p.pid], redisPort: redisO2p.port },
 ];
 const PATH = '/dcim/sites/';
 // Every target must answer the body itself (200, 2 KB), not a sign-in redirect.
@@ -265,6 +267,13 @@ interface WrkResult {
    * requests/s, it hardly moves when other work shares the machine.
    */
   cpuUs: number;
+  /** Redis commands the target's Redis served per request (its Redis targets only). */
+  redisPerRequest?: number;
+}
+/** Commands a redis-server has served so far (INFO stats). */
+async function redisCommands(port: number): Promise<number> {
+  const { stdout } = await run('redis-cli', ['-p', String(port), 'INFO', 'stats']);
+  return Number(/total_commands_processed:(\d+)/.exec(stdout)?.[1] ?? NaN);
 }
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 /** CPU milliseconds used so far by these processes (/proc/<pid>/stat utime + stime). */
@@ -287,9 +296,12 @@ const ms = (v: string, unit: string) => Number(v) * (unit === 'us' ? 0.001 : uni
 async function wrk(t: Target, connections: number, seconds: number): Promise<WrkResult> {
   const h = Object.entries(t.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   const pids = [t.pid, ...(t.helpers ?? [])];
+  const redis0 = t.redisPort ? await redisCommands(t.redisPort) : 0;
   const cpu0 = cpuMs(pids);
   const { stdout } = await run(WRK, ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...h, t.url + PATH], { maxBuffer: 1 << 20 });
   const cpu = cpuMs(pids) - cpu0;
+  // (Less the INFO command itself.)
+  const redisServed = t.redisPort ? (await redisCommands(t.redisPort)) - redis0 - 1 : undefined;
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const lat = (p: string) => {
@@ -301,7 +313,7 @@ async function wrk(t: Target, connections: number, seconds: number): Promise<Wrk
   const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
   if (!Number.isFinite(rps)) throw new Error(`bench: wrk output not understood for ${t.name}:\n${stdout}`);
   if (errors > 0) process.stderr.write(`bench: ${t.name} at ${connections} connections: ${stdout.split('\n').filter((l) => /Non-2xx|Socket errors/.test(l)).join('; ').trim()}\n`);
-  return { rps, p50: lat('50'), p99: lat('99'), errors, cpuUs: requests > 0 ? (cpu * 1000) / requests : NaN };
+  return { rps, p50: lat('50'), p99: lat('99'), errors, cpuUs: requests > 0 ? (cpu * 1000) / requests : NaN, ...(redisServed !== undefined ? { redisPerRequest: redisServed / requests } : {}) };
 }
 
 // (Function declarations: --only netbox uses them before this point.)
@@ -336,6 +348,7 @@ const rows = targets.map((t) => {
     addedP99ms4: spread(x.c4.map((w, i) => w.p99 - direct.c4[i]!.p99)),
     errors: [...x.c32, ...x.c4].reduce((a, w) => a + w.errors, 0),
     cpuUsPerRequest32: spread(x.c32.map((w) => w.cpuUs)),
+    ...(t.redisPort ? { redisCommandsPerRequest32: spread(x.c32.map((w) => w.redisPerRequest ?? NaN)) } : {}),
     rssMiB: Math.round(rss.get(t.name)!),
   };
 });
@@ -400,6 +413,9 @@ const cpuRatios = {
 };
 console.log('\n| CPU per request at 32 connections, per round (lower is cheaper) | median (min–max) |\n| --- | --- |');
 for (const [k, v] of Object.entries(cpuRatios)) console.log(`| ${k} | ${sp(v)} |`);
+// How many Redis commands a signed-in request costs: netbox-gate's cached sessions should cost
+// next to none (a read per session every 5 s, a write every 30 s).
+for (const r of rows) if (r.redisCommandsPerRequest32) console.log(`\n${r.target}: ${sp(r.redisCommandsPerRequest32, 4)} Redis commands per request at 32 connections`);
 
 // ---- Memory per session. Memory store: a gateway of its own, real sign-ins (concurrently,
 // within a time budget); live heap and RSS growth per session. The live heap (after the full GC a heap snapshot does) counts what sessions retain; heap

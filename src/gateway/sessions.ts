@@ -290,21 +290,23 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
    * negation of one of its branches, in its order.
    */
   const untouched = (s: Readonly<GateSession>, rt: Runtime, t: number): boolean => {
-    if (t - s.createdAt >= rt.cfg.sessions.absoluteTimeout || t - s.lastSeenAt >= rt.cfg.sessions.idleTimeout) return false;
+    if (expired(s, rt, t)) return false;
     const src = rt.sources.get(s.sourceId);
     if (!src || src.flow === 'proxy') return false;
-    const refreshable = src.refresh !== undefined && src.refreshInterval !== undefined && src.canRefresh?.(s.sourceState) !== false;
-    if (refreshable && t - s.refreshedAt >= src.refreshInterval!) return false;
+    if (refreshDue(s, src, t)) return false;
     if (s.generation !== rt.generation) return false;
     if (s.netboxSession && s.netboxFingerprint !== decisionFingerprint(s.decision)) return false;
     return !(t - s.lastSeenAt > lastSeenEvery(rt));
   };
+  const expired = (s: Readonly<GateSession>, rt: Runtime, t: number) => t - s.createdAt >= rt.cfg.sessions.absoluteTimeout || t - s.lastSeenAt >= rt.cfg.sessions.idleTimeout;
+  const refreshDue = (s: Readonly<GateSession>, src: Source, t: number) =>
+    src.refresh !== undefined && src.refreshInterval !== undefined && src.canRefresh?.(s.sourceState) !== false && t - s.refreshedAt >= src.refreshInterval;
   // Writing on every request would cost a store write per asset; a fraction of the idle
   // timeout keeps the idle clock accurate enough.
   const lastSeenEvery = (rt: Runtime) => Math.min(30_000, rt.cfg.sessions.idleTimeout / 10);
 
   const bringUpToDate = async (id: string, s: GateSession, client: Client, asserted: ProxyAssertion | undefined, rt: Runtime, t: number): Promise<SessionState> => {
-    if (t - s.createdAt >= rt.cfg.sessions.absoluteTimeout || t - s.lastSeenAt >= rt.cfg.sessions.idleTimeout) {
+    if (expired(s, rt, t)) {
       await endSession(id, s, 'expired');
       return { ended: 'expired' };
     }
@@ -329,8 +331,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
         s.generation = -1;
       }
     }
-    const refreshable = src.refresh !== undefined && src.refreshInterval !== undefined && src.canRefresh?.(s.sourceState) !== false;
-    if (refreshable && t - s.refreshedAt >= src.refreshInterval!) {
+    if (refreshDue(s, src, t)) {
       const r = await refreshAtSource(id, s, src, client);
       if (r === 'gone') return { ended: 'revoked' };
       if (r === 'stale') {

@@ -90,21 +90,19 @@ export function compileHeaderPlan(cfg: Pick<GateConfig, 'netbox'>): HeaderPlan {
     },
   };
   function buildHeaders(d: Decision): Array<[string, string]> {
-    {
-      const out: Array<[string, string]> = [];
-      const user = headerSafe(d.username);
-      if (user === undefined) return out; // the gateway refuses such sign-ins before this point
-      out.push([h.user, user]);
-      const add = (name: string, v: string | undefined) => {
-        const safe = v === undefined ? undefined : headerSafe(v);
-        if (safe) out.push([name, safe]);
-      };
-      add(h.email, d.email);
-      add(h.firstName, d.firstName);
-      add(h.lastName, d.lastName);
-      // Always sent (never empty: it holds the managed marker), so NetBox's group sync removes groups the user lost.
-      out.push([h.groups, groupsValue(d)]);
-      return out;
-    }
+    const out: Array<[string, string]> = [];
+    const user = headerSafe(d.username);
+    if (user === undefined) return out; // the gateway refuses such sign-ins before this point
+    out.push([h.user, user]);
+    const add = (name: string, v: string | undefined) => {
+      const safe = v === undefined ? undefined : headerSafe(v);
+      if (safe) out.push([name, safe]);
+    };
+    add(h.email, d.email);
+    add(h.firstName, d.firstName);
+    add(h.lastName, d.lastName);
+    // Always sent (never empty: it holds the managed marker), so NetBox's group sync removes groups the user lost.
+    out.push([h.groups, groupsValue(d)]);
+    return out;
   }
 }

@@ -13,7 +13,7 @@
 // gateway's own few calls (NetBox logout, the readiness probe) keep a small node:http agent.
 import http from 'node:http';
 import https from 'node:https';
-import { Pool } from 'undici';
+import { Pool } from './undici-pool.js';
 
 export type Lane = 'session' | 'token';
 

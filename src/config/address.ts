@@ -1,8 +1,9 @@
 // The one parser for IP addresses and CIDR blocks (server.trustedProxies, an upstream source's
 // trustedAddresses) and the one place that matches a peer against them: what `check` accepts is
 // exactly what the gateway can put in a node:net BlockList, so a config never fails at start-up.
+// No zod here: the serving process matches addresses without loading the config schemas
+// (address-schema.ts has the config fields; docs/performance.md, idle RSS).
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { z } from 'zod';
 
 export type AddressFamily = 'ipv4' | 'ipv6';
 
@@ -15,7 +16,7 @@ export interface AddressBlock {
 
 export type AddressBlockResult = { ok: true; block: AddressBlock } | { ok: false; reason: string };
 
-const EXAMPLE = 'such as 10.0.0.0/8, 192.0.2.7 or fd00::/8';
+export const ADDRESS_EXAMPLE = 'such as 10.0.0.0/8, 192.0.2.7 or fd00::/8';
 
 /** Parses "a.b.c.d", "a.b.c.d/n", an IPv6 address or block; IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes IPv4. */
 export function parseAddressBlock(input: string): AddressBlockResult {
@@ -31,7 +32,7 @@ export function parseAddressBlock(input: string): AddressBlockResult {
     if (!isIPv6(addr)) {
       const v4 = /(?:^|:)([\d.]+)$/.exec(addr)?.[1];
       const why = v4?.includes('.') ? ipv4Problem(v4) : undefined;
-      return fail(why ? `the embedded IPv4 part: ${why}` : `not a valid IPv6 address (${EXAMPLE})`);
+      return fail(why ? `the embedded IPv4 part: ${why}` : `not a valid IPv6 address (${ADDRESS_EXAMPLE})`);
     }
     family = 'ipv6';
     hextets = ipv6Hextets(addr);
@@ -40,7 +41,7 @@ export function parseAddressBlock(input: string): AddressBlockResult {
     if (why) return fail(why);
     family = 'ipv4';
   } else {
-    return fail(addr === '' ? `empty address (${EXAMPLE})` : `expected a numeric address ${EXAMPLE}; host names are not resolved`);
+    return fail(addr === '' ? `empty address (${ADDRESS_EXAMPLE})` : `expected a numeric address ${ADDRESS_EXAMPLE}; host names are not resolved`);
   }
   const max = family === 'ipv4' ? 32 : 128;
   let prefix = max;
@@ -62,7 +63,7 @@ export function parseAddressBlock(input: string): AddressBlockResult {
 /** Why a dotted string is not an IPv4 address, or undefined when it is one. */
 function ipv4Problem(addr: string): string | undefined {
   const parts = addr.split('.');
-  if (parts.length !== 4) return `an IPv4 address has four numbers separated by "." (${EXAMPLE})`;
+  if (parts.length !== 4) return `an IPv4 address has four numbers separated by "." (${ADDRESS_EXAMPLE})`;
   for (const p of parts) {
     if (p === '') return 'an empty octet';
     if (!/^\d+$/.test(p)) return `"${p}" is not a number`;
@@ -94,19 +95,6 @@ function ipv6Hextets(addr: string): number[] {
 
 const isMapped = (h: number[]) => h.slice(0, 5).every((x) => x === 0) && h[5] === 0xffff;
 const mappedIPv4 = (h: number[]) => `${h[6]! >> 8}.${h[6]! & 255}.${h[7]! >> 8}.${h[7]! & 255}`;
-
-/** zod field: a string parsed into an AddressBlock, with the reason on failure. */
-export const addressBlockSchema = z.string({ error: `expected an IP address or CIDR block ${EXAMPLE}` }).transform((s, ctx) => {
-  const r = parseAddressBlock(s);
-  if (!r.ok) {
-    ctx.addIssue({ code: 'custom', message: r.reason });
-    return z.NEVER;
-  }
-  return r.block;
-});
-
-/** As addressBlockSchema, refusing /0: a list of *trusted* peers must not include everyone. */
-export const trustedBlockSchema = addressBlockSchema.refine((b) => b.prefix > 0, 'a /0 block trusts every address on the internet');
 
 /** Builds the BlockList once at start-up; cannot throw for blocks that came through the parser. */
 export function buildBlockList(blocks: readonly AddressBlock[]): BlockList {

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { policySchema } from '../policy/schema.js';
 import { sourceSchema, sourceSchemas, type SourceConfig } from '../sources/registry.js';
-import { trustedBlockSchema } from './address.js';
+import { trustedBlockSchema } from './address-schema.js';
+import { decodeEncryptionKey } from './encryption-key.js';
 import { duration, hostPort, httpUrl, secret } from './common.js';
 import { netboxObjectsSchema } from '../netbox/objects/schema.js';
 import { lifecycleSchema } from '../lifecycle/schema.js';
@@ -109,20 +110,6 @@ export const netboxSchema = z.strictObject({
     })
     .optional(),
 });
-
-/**
- * A session encryption key: 32 random bytes as 64 hex digits or base64/base64url (44 or 43
- * characters). Undefined for anything else; the caller names the field, never the value.
- */
-export function decodeEncryptionKey(s: string): Buffer | undefined {
-  const t = s.trim();
-  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
-  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(t)) {
-    const b = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    if (b.length === 32) return b;
-  }
-  return undefined;
-}
 
 const encryptionKey = z
   .string()

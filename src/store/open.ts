@@ -1,7 +1,7 @@
 // Builds the store sessions.store asks for, wrapped in encryption at rest when
 // sessions.encryptionKeys is set. `serve` and the `sessions` command open it the same way.
 import type { GateConfig } from '../config/load.js';
-import { decodeEncryptionKey } from '../config/schema.js';
+import { decodeEncryptionKey } from '../config/encryption-key.js';
 import type { Logger } from '../types.js';
 import { createEncryptedStore } from './encrypted.js';
 import { createMemoryStore } from './memory.js';

@@ -1,7 +1,7 @@
 // Config of a trusted upstream proxy source (Pomerium, authentik outpost, oauth2-proxy): which
 // peers may assert identity, how their assertion is verified, and which claims/headers map where.
 import { z } from 'zod';
-import { trustedBlockSchema } from '../../config/address.js';
+import { trustedBlockSchema } from '../../config/address-schema.js';
 import { duration, httpUrl, sourceBase } from '../../config/common.js';
 
 /** Header names as HTTP sends them; stored lower-case because node lower-cases incoming names. */

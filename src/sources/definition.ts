@@ -1,8 +1,9 @@
-// What a source kind brings to the rest of the program: its config schema, how a parsed entry is
-// resolved (presets, defaults), the checks that span its fields, start-up notices and its factory.
-// Each folder's kind.ts exports one; registry.ts lists them; config/ and factory.ts derive from it.
+// What a source kind brings to the config: its schema, how a parsed entry is resolved (presets,
+// defaults), the checks that span its fields and start-up notices. Each folder's kind.ts exports
+// one; registry.ts lists them; config/ derives from it. The factory (the folder's index.ts) is
+// reached through factory.ts: the config side runs where the config is validated, which `serve`
+// does in a process of its own (config/isolated.ts), so the two sides are kept apart.
 import type { z } from 'zod';
-import type { Source, SourceDeps } from './source.js';
 
 /** A problem or notice about one source entry; `path` is relative to the entry ("issuer", "jwt.audience"). */
 export interface SourceIssue {
@@ -26,7 +27,6 @@ export interface SourceKindDefinition<K extends string, S extends z.ZodType<{ ki
   check?(resolved: R): SourceIssue[];
   /** Warnings that do not stop the config from loading; `check` prints them, `serve` logs them once. */
   notices?(resolved: R): SourceIssue[];
-  create(resolved: R, deps: SourceDeps): Source;
 }
 
 /** Identity function that lets TypeScript infer K, S and R from the object literal. */

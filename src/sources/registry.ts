@@ -1,8 +1,8 @@
-// Every source kind, listed once. The config schema, config resolution and checks, the factory
-// and the SourceKind type all derive from this list: a new kind is its folder plus one line here.
+// Every source kind, listed once. The config schema, config resolution and checks and the
+// SourceKind type derive from this list: a new kind is its folder, one line here and one entry in
+// factory.ts (which the compiler asks for: its table is keyed by SourceKind).
 import { z } from 'zod';
-import type { ResolveContext, SourceIssue } from './definition.js';
-import type { Source, SourceDeps } from './source.js';
+import type { ResolveContext, SourceIssue, SourceKindDefinition } from './definition.js';
 import { ldapKind } from './ldap/kind.js';
 import { localKind } from './local/kind.js';
 import { oidcKind } from './oidc/kind.js';
@@ -18,8 +18,8 @@ type Definition = Definitions[number];
 /** 'oidc' | 'radius' | ...: derived from the registry, never written out. */
 export type SourceKind = Definition['kind'];
 
-// What each kind's factory takes; distributes over the union of definitions.
-type ResolvedOf<D> = D extends { create(resolved: infer R, deps: SourceDeps): Source } ? R : never;
+// What each kind's resolution gives (and its factory takes); distributes over the union of definitions.
+type ResolvedOf<D> = D extends SourceKindDefinition<infer _K, infer _S, infer R> ? R : never;
 
 /** A source entry after parsing and resolution (presets applied): what the factory receives. */
 export type ResolvedSourceConfig = ResolvedOf<Definition>;
@@ -42,7 +42,7 @@ export const sourceKindNames: readonly SourceKind[] = SOURCE_KINDS.map((d) => d.
 
 /**
  * A kind's definition with its types widened, for code that handles entries of any kind one at
- * a time (config loading, the factory). Each entry reaches only its own kind's functions.
+ * a time (config loading). Each entry reaches only its own kind's functions.
  */
 export interface AnySourceKind {
   readonly kind: SourceKind;
@@ -50,7 +50,6 @@ export interface AnySourceKind {
   resolve?(parsed: SourceConfig, ctx: ResolveContext): { config?: ResolvedSourceConfig; issues: SourceIssue[] };
   check?(resolved: ResolvedSourceConfig): SourceIssue[];
   notices?(resolved: ResolvedSourceConfig): SourceIssue[];
-  create(resolved: ResolvedSourceConfig, deps: SourceDeps): Source;
 }
 
 const byKind = new Map<string, AnySourceKind>(SOURCE_KINDS.map((d) => [d.kind, d as unknown as AnySourceKind]));

@@ -1,16 +1,11 @@
 // The local (break-glass) source kind: schema, reading the users file at config load (so `check`
-// and a SIGHUP reload see its problems, each with file and line), notices and factory.
+// and a SIGHUP reload see its problems, each with file and line) and notices.
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineSourceKind, type SourceIssue } from '../definition.js';
-import { loadOnUse } from '../load-on-use.js';
 import { localSourceSchema, type LocalSourceConfig } from './config.js';
 import { ARGON2_MISSING, argon2Available } from './password-hash.js';
 import { parseUsersFile } from './users-file.js';
-
-// The implementation (the sign-in code) loads when a source of this kind is built, not when the
-// registry is read for the config schema: a gateway without a local source never loads it.
-const implementation = loadOnUse<typeof import('./index.js')>(import.meta.url, './index.js');
 
 export const localKind = defineSourceKind({
   kind: 'local',
@@ -42,5 +37,4 @@ export const localKind = defineSourceKind({
     if (cfg.worldReadable) out.push({ path: 'usersFile', message: `${cfg.usersFile} is readable by every account on this machine; chmod o-r it (docs/break-glass.md)` });
     return out;
   },
-  create: (cfg, deps) => implementation().createLocalSource(cfg, deps),
 });

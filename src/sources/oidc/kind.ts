@@ -1,14 +1,9 @@
 // The OpenID Connect source kind: schema, presets (issuer, scopes and claim paths per provider),
-// the http:// issuer check and the factory, as the registry (../registry.ts) sees it.
+// the http:// issuer check and notices, as the registry (../registry.ts) sees it.
 import { defineSourceKind, type SourceIssue } from '../definition.js';
-import { loadOnUse } from '../load-on-use.js';
 import { oidcSourceSchema, type OidcSourceConfig, type ResolvedOidcConfig } from './config.js';
 import { oidcNotices } from './notices.js';
 import { applyPreset } from './presets.js';
-
-// The implementation (openid-client) loads when a source of this kind is built, not when the
-// registry is read for the config schema: a gateway without an OIDC source never loads it.
-const implementation = loadOnUse<typeof import('./index.js')>(import.meta.url, './index.js');
 
 export const oidcKind = defineSourceKind({
   kind: 'oidc',
@@ -21,7 +16,6 @@ export const oidcKind = defineSourceKind({
     return { config: r.config, issues };
   },
   notices: oidcNotices,
-  create: (cfg: ResolvedOidcConfig, deps) => implementation().createOidcSource(cfg, deps),
 });
 
 /** Plain http:// lets anyone on the path swap the provider's keys: a named switch, for local tests only. */

@@ -1,6 +1,7 @@
 // Fetches a JSON Web Key Set and says whether it holds keys that can check a signature with the
 // algorithms the config accepts (an empty set, or only encryption keys, is a failure).
-import { importJWK, type JWK } from 'jose';
+import type { JWK } from 'jose';
+import { importJWK } from 'jose/key/import';
 
 export interface JwksVerdict {
   ok: boolean;

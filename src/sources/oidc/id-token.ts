@@ -2,7 +2,12 @@
 // openid-client v6 checks an ID token's claims but, by design, not the signature of one that
 // arrives over TLS from the token endpoint; a gateway that decides superuser rights from those
 // claims wants the signature too, with algorithms it chose rather than whatever discovery lists.
-import { type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, createLocalJWKSet, errors as joseErrors, jwtVerify } from 'jose';
+// jose by the modules used (its package exports them one by one): its index loads every JWE,
+// JWS and key function, about 46 modules, into a gateway that only verifies (idle RSS, issue 11).
+import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
+import * as joseErrors from 'jose/errors';
+import { createLocalJWKSet } from 'jose/jwks/local';
+import { jwtVerify } from 'jose/jwt/verify';
 import { GateError } from '../../errors.js';
 
 /** Asymmetric algorithms only: an HS* token is forgeable by anyone holding the client secret. */

@@ -1,6 +1,11 @@
 // Keycloak specifics: the realm issuer, roles from the access token, and checks that turn a
 // missing Keycloak mapper into an error naming the mapper instead of a bare "invalid audience".
-import * as jose from 'jose';
+// jose by the modules used, not its index (see id-token.ts).
+import type { FetchImplementation, JWTVerifyOptions, RemoteJWKSetOptions } from 'jose';
+import * as joseErrors from 'jose/errors';
+import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote';
+import { decodeJwt } from 'jose/jwt/decode';
+import { jwtVerify } from 'jose/jwt/verify';
 import { valueStrings } from '../../attributes.js';
 import { GateError } from '../../errors.js';
 import type { AttributeValue, Attributes } from '../../types.js';
@@ -82,15 +87,15 @@ export function mergeKeycloakAccessClaims(
 }
 
 // One JWKS cache per source config: the keys are fetched once and refetched on an unknown kid.
-const jwksCache = new WeakMap<object, ReturnType<typeof jose.createRemoteJWKSet>>();
+const jwksCache = new WeakMap<object, ReturnType<typeof createRemoteJWKSet>>();
 
-function realmJwks(cfg: ResolvedOidcConfig, deps: SourceDeps): ReturnType<typeof jose.createRemoteJWKSet> {
+function realmJwks(cfg: ResolvedOidcConfig, deps: SourceDeps): ReturnType<typeof createRemoteJWKSet> {
   let set = jwksCache.get(cfg);
   if (!set) {
     // Keycloak serves the realm keys at this fixed path (it is also the discovery jwks_uri).
-    const options: jose.RemoteJWKSetOptions = { timeoutDuration: cfg.timeout, cooldownDuration: 30_000 };
-    if (deps.fetch) options[jose.customFetch] = deps.fetch as jose.FetchImplementation;
-    set = jose.createRemoteJWKSet(new URL(`${cfg.issuer.replace(/\/+$/, '')}/protocol/openid-connect/certs`), options);
+    const options: RemoteJWKSetOptions = { timeoutDuration: cfg.timeout, cooldownDuration: 30_000 };
+    if (deps.fetch) options[customFetch] = deps.fetch as FetchImplementation;
+    set = createRemoteJWKSet(new URL(`${cfg.issuer.replace(/\/+$/, '')}/protocol/openid-connect/certs`), options);
     jwksCache.set(cfg, set);
   }
   return set;
@@ -119,7 +124,7 @@ export async function enrichKeycloakClaims(input: KeycloakEnrichInput): Promise<
   }
   let decoded: Attributes;
   try {
-    decoded = jose.decodeJwt(accessToken) as Attributes;
+    decoded = decodeJwt(accessToken) as Attributes;
   } catch (cause) {
     throw new GateError('ERR_SOURCE_PROTOCOL', `Keycloak's access token is not a JWT (${(cause as Error).message})`, {
       cause,
@@ -132,11 +137,11 @@ export async function enrichKeycloakClaims(input: KeycloakEnrichInput): Promise<
   const requireAudience = cfg.keycloak?.requireAudience ?? true;
   let verified: Attributes;
   try {
-    const opts: jose.JWTVerifyOptions = { issuer: cfg.issuer, clockTolerance: 30 };
+    const opts: JWTVerifyOptions = { issuer: cfg.issuer, clockTolerance: 30 };
     if (requireAudience) opts.audience = cfg.clientId;
-    verified = (await jose.jwtVerify(accessToken, realmJwks(cfg, input.deps), opts)).payload as Attributes;
+    verified = (await jwtVerify(accessToken, realmJwks(cfg, input.deps), opts)).payload as Attributes;
   } catch (cause) {
-    const unavailable = cause instanceof jose.errors.JWKSTimeout || (cause instanceof Error && cause.name === 'TypeError');
+    const unavailable = cause instanceof joseErrors.JWKSTimeout || (cause instanceof Error && cause.name === 'TypeError');
     throw new GateError(
       unavailable ? 'ERR_SOURCE_UNAVAILABLE' : 'ERR_AUTH_FAILED',
       `Keycloak's access token failed verification: ${(cause as Error).message}`,

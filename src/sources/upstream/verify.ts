@@ -1,15 +1,12 @@
 // Verifies a proxy's signed identity assertion (Pomerium X-Pomerium-Jwt-Assertion, authentik
 // X-authentik-jwt) with jose: signature against the proxy's JWKS, algorithm, iss, aud, exp/nbf.
 import { readFileSync } from 'node:fs';
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  customFetch,
-  errors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+// jose by the modules used, not its index (see oidc/id-token.ts).
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import * as errors from 'jose/errors';
+import { createLocalJWKSet } from 'jose/jwks/local';
+import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote';
+import { jwtVerify } from 'jose/jwt/verify';
 import { GateError } from '../../errors.js';
 import type { SourceDeps } from '../source.js';
 

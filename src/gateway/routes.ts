@@ -1,8 +1,7 @@
 // The gateway's own pages under the reserved prefix (NetBox has no URL starting with a dot):
 // health, sign-in chooser and form, IdP redirect and callback, refusal, sign-out.
 import type http from 'node:http';
-import { scimLifecycleFromGateway } from '../lifecycle/scim.js';
-import { createScimHttp } from '../scim/http.js';
+import { loadOnUse } from '../sources/load-on-use.js';
 import { gatewayCookieNames, type GatewayContext } from './context.js';
 import { clearCookie, getCookie } from './cookies.js';
 import { whoAmI } from './me.js';
@@ -21,6 +20,9 @@ function decodeSegment(s: string): string | undefined {
   }
 }
 
+const scimModule = loadOnUse<typeof import('../scim/http.js')>(import.meta.url, '../scim/http.js');
+const scimLifecycleModule = loadOnUse<typeof import('../lifecycle/scim.js')>(import.meta.url, '../lifecycle/scim.js');
+
 export function createRoutes(ctx: GatewayContext, signIn: ReturnType<typeof createSignIn>) {
   const rt = () => ctx.rt();
   const prefix = () => rt().cfg.server.pathPrefix;
@@ -28,12 +30,16 @@ export function createRoutes(ctx: GatewayContext, signIn: ReturnType<typeof crea
   // SCIM 2.0 for provisioning clients (docs/scim.md): bearer-authenticated, no session.
   // SCIM changes go through the same deprovisioner as every other trigger: a deactivation ends
   // the user's gateway sessions on every replica too, not only their NetBox account.
-  const scim = createScimHttp({
-    cfg: () => rt().cfg,
-    store: ctx.store,
-    logger: ctx.logger,
-    lifecycle: () => scimLifecycleFromGateway(ctx.lifecycle!, () => rt().cfg),
-  });
+  // Built when SCIM is first enabled: its service, filter parser and PATCH code stay out of the
+  // many gateways without a SCIM client (a serving process keeps what it loads; idle RSS).
+  let scimHttp: ReturnType<(typeof import('../scim/http.js'))['createScimHttp']> | undefined;
+  const scim = () =>
+    (scimHttp ??= scimModule().createScimHttp({
+      cfg: () => rt().cfg,
+      store: ctx.store,
+      logger: ctx.logger,
+      lifecycle: () => scimLifecycleModule().scimLifecycleFromGateway(ctx.lifecycle!, () => rt().cfg),
+    }));
 
   /** Ends the gateway session and NetBox's, then the IdP's or the proxy's session where there is one. */
   const signOut = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -52,7 +58,7 @@ export function createRoutes(ctx: GatewayContext, signIn: ReturnType<typeof crea
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL, client: Client) => {
     const rest = url.pathname.slice(prefix().length);
     if (rest === '/health') return sendJson(res, 200, { status: 'ok' });
-    if (scim.matches(rest)) return scim.handle(req, res, url, rest);
+    if (rt().cfg.scim?.enabled === true && scim().matches(rest)) return scim().handle(req, res, url, rest);
     if (rest === '/ready') {
       const r = await readiness(ctx);
       return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r.checks });

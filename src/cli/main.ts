@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { configPath, loadConfigFile, type GateConfig } from '../config/load.js';
+import type { GateConfig } from '../config/load.js';
+import { loadConfigIsolated } from '../config/isolated.js';
+import { configPath } from '../config/path.js';
 import { formatConfigNotice, logConfigNotices } from '../config/notices.js';
 import { ConfigError, formatConfigIssue, GateError } from '../errors.js';
 import { createGateway } from '../gateway/server.js';
@@ -59,7 +61,9 @@ function err(s: string) {
   process.stderr.write(s.endsWith('\n') ? s : s + '\n');
 }
 
-function load(flag: string | undefined): GateConfig {
+/** The config of a short-lived command, read in this process (serve reads it in a child: config/isolated.ts). */
+async function load(flag: string | undefined): Promise<GateConfig> {
+  const { loadConfigFile } = await import('../config/load.js');
   return loadConfigFile(configPath(flag));
 }
 
@@ -124,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'check': {
-      const cfg = load(values.config);
+      const cfg = await load(values.config);
       const rules = cfg.policy.rules.length;
       out(`${cfg.file}: OK (${cfg.sources.length} source${cfg.sources.length === 1 ? '' : 's'}: ${cfg.sources.map((s) => `${s.id} [${s.kind}]`).join(', ')}; ${rules} polic${rules === 1 ? 'y rule' : 'y rules'})`);
       // Notices do not fail the check: they are things to know, not things to fix.
@@ -141,12 +145,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'netbox': {
       const { runNetboxCommand } = await import('./netbox.js');
-      return runNetboxCommand(sub, load(values.config), { out, err });
+      return runNetboxCommand(sub, await load(values.config), { out, err });
     }
     case 'netbox-config': {
       if (values.format !== 'python' && values.format !== 'env') throw new UsageError('--format must be python or env');
       const { renderNetboxSettings } = await import('../netbox/settings.js');
-      out(renderNetboxSettings(load(values.config), values.format));
+      out(renderNetboxSettings(await load(values.config), values.format));
       return 0;
     }
     case 'explain':
@@ -156,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'doctor': {
       const { runDoctor } = await import('../doctor/run.js');
       const { exitCode: doctorExitCode, formatJson, formatText } = await import('../doctor/report.js');
-      const results = await runDoctor(load(values.config), {
+      const results = await runDoctor(await load(values.config), {
         netboxToken: values['netbox-token'] ?? process.env.NETBOX_GATE_DOCTOR_TOKEN,
         netboxPrivate: values['netbox-private'],
       });
@@ -167,11 +171,11 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./hash-password.js')).hashPasswordCommand(out);
     case 'sessions': {
       const { runSessionsCommand } = await import('./sessions.js');
-      if (sub === 'list') return runSessionsCommand(load(values.config), { action: 'list', user: values.user, json: values.json ?? false }, out);
+      if (sub === 'list') return runSessionsCommand(await load(values.config), { action: 'list', user: values.user, json: values.json ?? false }, out);
       if (sub !== 'revoke') throw new UsageError('sessions needs list or revoke');
       if ((values.user === undefined) === (values.id === undefined)) throw new UsageError('sessions revoke needs --user U or --id ID');
       if (values.deprovision && values.user === undefined) throw new UsageError('--deprovision needs --user U');
-      return runSessionsCommand(load(values.config), { action: 'revoke', user: values.user, id: values.id, json: values.json ?? false, ...(values.deprovision ? { deprovision: true } : {}) }, out, values.deprovision ? auditLogger() : undefined);
+      return runSessionsCommand(await load(values.config), { action: 'revoke', user: values.user, id: values.id, json: values.json ?? false, ...(values.deprovision ? { deprovision: true } : {}) }, out, values.deprovision ? auditLogger() : undefined);
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
@@ -187,7 +191,7 @@ function packageVersion(): string {
 async function explain(values: { config?: string | undefined; source?: string | undefined; claims?: string | undefined; json?: boolean | undefined }): Promise<number> {
   if (!values.source) throw new UsageError('explain needs --source ID');
   if (!values.claims) throw new UsageError('explain needs --claims FILE.json');
-  const cfg = load(values.config);
+  const cfg = await load(values.config);
   const sc = cfg.sources.find((s) => s.id === values.source);
   if (!sc) throw new UsageError(`no source with id "${values.source}" in ${cfg.file} (have: ${cfg.sources.map((s) => s.id).join(', ')})`);
   let claims: Attributes;
@@ -250,7 +254,7 @@ function auditLogger(): Logger {
 
 async function serve(flag: string | undefined): Promise<number> {
   const file = configPath(flag);
-  const cfg = loadConfigFile(file);
+  const cfg = await loadConfigIsolated(file);
   const logger = pino({ level: cfg.logging.level, base: { service: 'netbox-gate' } }) as unknown as Logger;
   logConfigNotices(cfg.notices, logger);
   let store = await openStore(cfg.sessions, logger, { cachePrefixes: [SESSION_KEY_PREFIX] });
@@ -291,16 +295,19 @@ async function serve(flag: string | undefined): Promise<number> {
     logger.error({ file, issues }, 'configuration reload refused; keeping the running configuration');
     metrics?.configReload({ result: 'failure' });
   };
+  // Reloads run one after the other, in the order the signals came: the last one read wins.
+  let reloading = Promise.resolve();
   process.on('SIGHUP', () => {
-    try {
-      const next = loadConfigFile(file);
-      gw.reload(next).then(() => {
+    reloading = reloading.then(async () => {
+      try {
+        const next = await loadConfigIsolated(file);
+        await gw.reload(next);
         metrics?.configReload({ result: 'success' });
         logConfigNotices(next.notices, logger);
-      }, refuse);
-    } catch (e) {
-      refuse(e);
-    }
+      } catch (e) {
+        refuse(e);
+      }
+    });
   });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -9,6 +9,7 @@ import { validateConfig, type GateConfig } from './validate.js';
 
 export type { GateConfig } from './validate.js';
 export type { ResolvedSourceConfig } from '../sources/registry.js';
+export { configPath } from './path.js';
 
 const REF_RE = /\$\{(env|file):([^}]+)\}/g;
 
@@ -78,9 +79,4 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     throw new GateError('ERR_CONFIG_READ', `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
   return parseConfigText(text, file, env);
-}
-
-/** --config, then NETBOX_GATE_CONFIG, then ./netbox-gate.yaml. */
-export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(flag ?? env.NETBOX_GATE_CONFIG ?? 'netbox-gate.yaml');
 }

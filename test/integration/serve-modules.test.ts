@@ -1,6 +1,8 @@
 // `serve` loads the code its config uses and no more (issue 11, idle RSS): with one OIDC source,
 // the memory store and metrics off, a signed-in gateway has not loaded ldapts, ioredis,
-// prom-client, the doctor or the other commands; turning metrics on loads prom-client.
+// prom-client, the doctor or the other commands; turning metrics on loads prom-client. The config
+// is read by a process of its own (src/config/isolated.ts): the server never loads yaml, zod or
+// the schemas, and the process that does is another one.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,14 +17,28 @@ import { makeTempDirSync, type TempDir } from '../support/temp.js';
 
 const SECRET = 'serve-modules-secret';
 
-// A module hook (node --import) that appends the URL of every module the process loads.
+// A module hook (node --import, in NODE_OPTIONS so every Node process of the gateway has it) that
+// appends "<pid> <url>" for every module the process loads.
 const HOOK = `import { registerHooks } from 'node:module';
 import { appendFileSync } from 'node:fs';
-registerHooks({ load(url, ctx, next) { appendFileSync(process.env.LOADED_MODULES_FILE, url + '\\n'); return next(url, ctx); } });
+registerHooks({ load(url, ctx, next) { appendFileSync(process.env.LOADED_MODULES_FILE, process.pid + ' ' + url + '\\n'); return next(url, ctx); } });
 `;
 
 /** Never wanted by a gateway with one OIDC source, the memory store and no metrics. */
-const UNNEEDED = ['/node_modules/ldapts/', '/node_modules/ioredis/', '/node_modules/prom-client/', '/src/doctor/', '/src/cli/netbox.js', '/src/cli/sessions.js', '/src/cli/hash-password.js', '/src/store/redis.js', '/src/sources/ldap/index.js', '/src/sources/radius/index.js', '/src/sources/tacacs/index.js'];
+const UNNEEDED = [
+  // The config's parser and schemas: read in a child process.
+  '/node_modules/yaml/',
+  '/node_modules/zod/',
+  '/src/config/load.js',
+  '/src/config/schema.js',
+  '/src/sources/registry.js',
+  '/src/sources/oidc/config.js',
+  // jose's index (every JWE/JWS/key module): only the verifying modules are imported.
+  '/node_modules/jose/dist/webapi/index.js',
+  // SCIM is not enabled.
+  '/node_modules/scim2-parse-filter/',
+  '/src/scim/service.js',
+  '/node_modules/ldapts/', '/node_modules/ioredis/', '/node_modules/prom-client/', '/src/doctor/', '/src/cli/netbox.js', '/src/cli/sessions.js', '/src/cli/hash-password.js', '/src/store/redis.js', '/src/sources/ldap/index.js', '/src/sources/radius/index.js', '/src/sources/tacacs/index.js'];
 
 function config(port: number, issuer: string, upstream: string, metricsPort?: number): string {
   return `server:
@@ -69,8 +85,9 @@ describe('netbox-gate serve loads only what the config uses', () => {
     dir?.removeSync();
   });
 
-  /** Starts the gateway with the hook, signs in once, stops it; the URLs it loaded. */
-  async function loadedBy(port: number, metricsPort?: number): Promise<string[]> {
+  /** Starts the gateway with the hook, signs in once, stops it; the URLs the serving process and
+   * the other processes it started loaded. */
+  async function loadedBy(port: number, metricsPort?: number): Promise<{ loaded: string[]; others: string[] }> {
     const file = join(dir.path, `loaded-${port}.txt`);
     writeFileSync(file, '');
     const gw = await startGateway(() => config(port, idp.issuer, up.url, metricsPort), { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`, LOADED_MODULES_FILE: file }, port);
@@ -81,17 +98,25 @@ describe('netbox-gate serve loads only what the config uses', () => {
     } finally {
       await gw.stop();
     }
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]);
+    // The serving process is the one that loaded the gateway.
+    const server = lines.find(([, url]) => url.endsWith('/build/src/gateway/server.js'))?.[0];
+    assert.ok(server, 'a process loaded the gateway');
+    return { loaded: lines.filter(([pid]) => pid === server).map(([, url]) => url), others: lines.filter(([pid]) => pid !== server).map(([, url]) => url) };
   }
 
   it('one OIDC source, memory store, metrics off: no LDAP, Redis, metrics, doctor or other commands', async () => {
-    const loaded = await loadedBy(ports[0]!);
+    const { loaded, others } = await loadedBy(ports[0]!);
     assert.ok(loaded.some((u) => u.includes('/node_modules/openid-client/')), 'the hook sees the OIDC source load openid-client');
     for (const part of UNNEEDED) assert.deepEqual(loaded.filter((u) => u.includes(part)), [], `${part} is not loaded`);
+    // The config was validated, by the schemas `check` uses, in another process.
+    for (const part of ['/build/src/config/isolated-child.js', '/node_modules/zod/', '/node_modules/yaml/', '/build/src/config/validate.js']) {
+      assert.ok(others.some((u) => u.includes(part)), `the config process loaded ${part}`);
+    }
   });
 
   it('metrics on: prom-client is loaded', async () => {
-    const loaded = await loadedBy(ports[1]!, await freePort());
+    const { loaded } = await loadedBy(ports[1]!, await freePort());
     assert.ok(loaded.some((u) => u.includes('/node_modules/prom-client/')));
   });
 });

@@ -218,6 +218,26 @@ policy:
     assert.doesNotMatch(serve.stderr, /unexpected error|ERR_INVALID_ARG_VALUE|\n\s+at /);
   });
 
+  it('serve lists every problem exactly as check does (the config is read in a process of its own)', () => {
+    const file = join(dir, 'many-serve.yaml');
+    writeFileSync(file, MANY_PROBLEMS);
+    const check = cli(['check', '--config', file]);
+    const serve = cli(['serve', '--config', file], 10_000);
+    assert.equal(serve.signal, null, 'serve exited by itself');
+    assert.equal(serve.status, 1, serve.stderr);
+    assert.match(serve.stderr, new RegExp(`^${EXPECTED.length} problems in the configuration:`));
+    assert.equal(serve.stderr, check.stderr);
+  });
+
+  it('serve names a config file it cannot read, as check does', () => {
+    const file = join(dir, 'absent.yaml');
+    const check = cli(['check', '--config', file]);
+    const serve = cli(['serve', '--config', file], 10_000);
+    assert.equal(serve.status, 1, serve.stderr);
+    assert.equal(serve.stderr, `netbox-gate: cannot read config file ${file}: ENOENT\n`);
+    assert.equal(serve.stderr, check.stderr);
+  });
+
   it('check prints notices after OK and still exits 0', () => {
     const file = join(dir, 'notice.yaml');
     writeFileSync(file, WITH_NOTICE);

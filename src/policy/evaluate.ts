@@ -23,7 +23,7 @@ type FirstHits = Namespace['first'];
  * `groupPaths`: the values are groups, compared without the leading "/" of a Keycloak path (the
  * namespace's index was built so).
  */
-function collect(ns: Namespace, values: readonly string[], candidate: Uint8Array, groupPaths = false): void {
+function collect(ns: Namespace, values: readonly string[], candidate: Int32Array, groupPaths = false): void {
   const first = ns.first;
   first.fill(undefined);
   const index = ns.index;
@@ -40,7 +40,8 @@ function collect(ns: Namespace, values: readonly string[], candidate: Uint8Array
     if (hits >= 0) {
       if (first[hits] === undefined) {
         first[hits] = v;
-        candidate[ns.rule[hits]!] = 1;
+        const r = ns.rule[hits]!;
+        candidate[r >> 5]! |= 1 << (r & 31);
       }
     } else {
       const ids = index.multiple(hits);
@@ -48,7 +49,8 @@ function collect(ns: Namespace, values: readonly string[], candidate: Uint8Array
         const m = ids[j]!;
         if (first[m] === undefined) {
           first[m] = v;
-          candidate[ns.rule[m]!] = 1;
+          const r = ns.rule[m]!;
+          candidate[r >> 5]! |= 1 << (r & 31);
         }
       }
     }
@@ -82,7 +84,7 @@ function pushStrings(value: AttributeValue | undefined, out: string[]): void {
 const claimScratch: string[] = [];
 
 /** Claims first; then the identity's own fields, so `email` works for every source. */
-function collectClaim(ns: Namespace, id: Identity, candidate: Uint8Array): void {
+function collectClaim(ns: Namespace, id: Identity, candidate: Int32Array): void {
   const values = claimScratch;
   pushStrings(claimAt(id.attributes, ns), values);
   if (values.length === 0) {
@@ -183,6 +185,14 @@ function traceEntry(index: PolicyIndex, i: number, rule: CompiledRule, n: number
   return entry;
 }
 
+/** Sets bit r of `given`; 1 if it was not set. */
+function give(given: Int32Array, r: number): number {
+  const bit = 1 << (r & 31);
+  const had = given[r >> 5]!;
+  given[r >> 5] = had | bit;
+  return (had & bit) === 0 ? 1 : 0;
+}
+
 export function decide(policy: CompiledPolicy, id: Identity): Decision {
   const index = policyIndex(policy);
   // Scratch arrays of the index, reset here (decide never re-enters itself), so that a
@@ -206,51 +216,51 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
   let denied = -1;
   const rules = policy.rules;
   const { anyOf, single, singleFirst, entryValue, rank } = index;
-  for (let i = 0; i < rules.length; i++) {
-    if (candidate[i] === 0) continue;
-    let entry: TraceEntry;
-    const m = single[i]!;
-    if (m >= 0) {
-      // One pattern, which matched (see AnyOf): its entry depends only on the value it matched.
-      const v = singleFirst[i]![m];
-      if (v === undefined) continue;
-      if (v === entryValue[i]) entry = index.entries[i]!;
-      else {
-        reasons[0] = reason(anyOf[i]!.ns, m, v);
-        entry = traceEntry(index, i, rules[i]!, 1);
-        entryValue[i] = v;
-      }
-    } else {
-      let n: number;
-      const only = anyOf[i];
-      if (only !== undefined) {
-        // Known to match: a pattern of its one condition matched (see AnyOf).
-        const first = only.ns.first;
-        const ids = only.ids;
-        let k = 0;
-        while (k < ids.length && first[ids[k]!] === undefined) k++;
-        if (k === ids.length) continue;
-        reasons[0] = reason(only.ns, ids[k]!, first[ids[k]!]!);
-        n = 1;
+  // The candidates in policy order: each word's set bits, lowest first.
+  for (let w = 0; w < candidate.length; w++) {
+    for (let bits = candidate[w]!; bits !== 0; ) {
+      const low = bits & -bits;
+      bits ^= low;
+      const i = (w << 5) + 31 - Math.clz32(low);
+      let entry: TraceEntry;
+      const m = single[i]!;
+      if (m >= 0) {
+        // One pattern, which matched (see AnyOf): its entry depends only on the value it matched.
+        const v = singleFirst[i]![m];
+        if (v === undefined) continue;
+        if (v === entryValue[i]) entry = index.entries[i]!;
+        else {
+          reasons[0] = reason(anyOf[i]!.ns, m, v);
+          entry = traceEntry(index, i, rules[i]!, 1);
+          entryValue[i] = v;
+        }
       } else {
-        n = matchRule(rules[i]!, index.refs[i]!, id, index);
-        if (n < 0) continue;
+        let n: number;
+        const only = anyOf[i];
+        if (only !== undefined) {
+          // Known to match: a pattern of its one condition matched (see AnyOf).
+          const first = only.ns.first;
+          const ids = only.ids;
+          let k = 0;
+          while (k < ids.length && first[ids[k]!] === undefined) k++;
+          if (k === ids.length) continue;
+          reasons[0] = reason(only.ns, ids[k]!, first[ids[k]!]!);
+          n = 1;
+        } else {
+          n = matchRule(rules[i]!, index.refs[i]!, id, index);
+          if (n < 0) continue;
+        }
+        entry = traceEntry(index, i, rules[i]!, n);
       }
-      entry = traceEntry(index, i, rules[i]!, n);
-    }
-    entries[matches++] = entry;
-    const e = index.effects[i]!;
-    if (e & RULE_DENY && denied < 0) denied = i;
-    effects |= e;
-    const r = rank[i]!;
-    if (r >= 0) {
-      count += 1 - given[r]!;
-      given[r] = 1;
-    } else if (r === -2) {
-      const ranks = index.ruleRanks[i]!;
-      for (let j = 0; j < ranks.length; j++) {
-        count += 1 - given[ranks[j]!]!;
-        given[ranks[j]!] = 1;
+      entries[matches++] = entry;
+      const e = index.effects[i]!;
+      if (e & RULE_DENY && denied < 0) denied = i;
+      effects |= e;
+      const r = rank[i]!;
+      if (r >= 0) count += give(given, r);
+      else if (r === -2) {
+        const ranks = index.ruleRanks[i]!;
+        for (let j = 0; j < ranks.length; j++) count += give(given, ranks[j]!);
       }
     }
   }
@@ -276,12 +286,16 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
   if (refusal !== undefined) groups = [];
   else {
     // Sorted as `[...new Set(names)].sort()` would: by ranks fixed when the index was built.
-    for (let j = 0; j < index.defaultRanks.length; j++) {
-      count += 1 - given[index.defaultRanks[j]!]!;
-      given[index.defaultRanks[j]!] = 1;
-    }
+    for (let j = 0; j < index.defaultRanks.length; j++) count += give(given, index.defaultRanks[j]!);
     groups = new Array<string>(count);
-    for (let r = 0, k = 0; r < given.length; r++) if (given[r] === 1) groups[k++] = index.netboxNames[r]!;
+    let k = 0;
+    for (let w = 0; w < given.length; w++) {
+      for (let bits = given[w]!; bits !== 0; ) {
+        const low = bits & -bits;
+        bits ^= low;
+        groups[k++] = index.netboxNames[(w << 5) + 31 - Math.clz32(low)]!;
+      }
+    }
   }
   const allowed = refusal === undefined;
   const decision: Decision = {

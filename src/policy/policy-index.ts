@@ -82,19 +82,23 @@ export interface PolicyIndex {
   /** Per rule, what it decides when it matches (the RULE_* bits), so that the decision does not
    * read rules of many shapes. */
   effects: Uint8Array;
-  /** Rules with no group, claim or user pattern: checked for every identity (1) or only when
-   * one of their patterns matched (0). */
-  unconditional: Uint8Array;
+  /** Rules with no group, claim or user pattern, checked for every identity (the others only
+   * when one of their patterns matched), as a bit set like `candidate`. */
+  unconditional: Int32Array;
   /** Every NetBox group name the policy can give, in the order the decision sorts them. */
   netboxNames: string[];
   defaultRanks: number[];
   ruleRanks: number[][];
-  /** Scratch for one decision: the rules to check; the NetBox names given (by rank). */
-  candidate: Uint8Array;
-  given: Uint8Array;
+  /** Scratch for one decision, as bit sets (bit i of word i >> 5): the rules to check; the
+   * NetBox names given (by rank). Bits, not bytes: a decision walks only the set ones. */
+  candidate: Int32Array;
+  given: Int32Array;
   /** Per rule, the trace entry of the last decision it matched (see evaluate.ts, traceEntry). */
   entries: Array<TraceEntry | undefined>;
 }
+
+/** Words of a bit set of n bits. */
+const bitWords = (n: number) => (n + 31) >> 5;
 
 class NamespaceBuilder {
   readonly matchers: Matcher[] = [];
@@ -118,7 +122,7 @@ function buildIndex(policy: CompiledPolicy): PolicyIndex {
   const groups = new NamespaceBuilder();
   const users = new NamespaceBuilder();
   const claimPaths = new Map<string, { claim: number; builder: NamespaceBuilder }>();
-  const unconditional = new Uint8Array(policy.rules.length);
+  const unconditional = new Int32Array(bitWords(policy.rules.length));
   const refs = policy.rules.map((rule: CompiledRule, i): RuleRefs => {
     const r: RuleRefs = {};
     let patterns = 0;
@@ -148,7 +152,7 @@ function buildIndex(policy: CompiledPolicy): PolicyIndex {
     // A condition with no patterns (an empty list in a hand-built policy) can never hold, but
     // then nothing would ever make the rule a candidate: check it every time, as before.
     const empty = [rule.groups, rule.allGroups, rule.users, ...(rule.claims ?? []).map((c) => c.matchers)].some((l) => l !== undefined && l.length === 0);
-    if (patterns === 0 || empty) unconditional[i] = 1;
+    if (patterns === 0 || empty) unconditional[i >> 5]! |= 1 << (i & 31);
     return r;
   });
 
@@ -185,8 +189,8 @@ function buildIndex(policy: CompiledPolicy): PolicyIndex {
     netboxNames,
     defaultRanks: policy.defaultGroups.map((g) => rank.get(g)!),
     ruleRanks,
-    candidate: new Uint8Array(policy.rules.length),
-    given: new Uint8Array(netboxNames.length),
+    candidate: new Int32Array(bitWords(policy.rules.length)),
+    given: new Int32Array(bitWords(netboxNames.length)),
     entries: new Array<undefined>(policy.rules.length).fill(undefined),
   };
 }

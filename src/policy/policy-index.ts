@@ -8,6 +8,12 @@ import { ValueIndex } from './value-index.js';
 
 /** Matchers of one kind (groups, users, or the claim at one path) and the rule each belongs to. */
 export interface Namespace {
+  /** The claim's path, for a claim's namespace; '' for groups and users. */
+  path: string;
+  /** The path split at its dots, and per position the rest of the path from there: what
+   * getPath (attributes.ts) computes per call. */
+  parts: readonly string[];
+  rests: readonly string[];
   index: ValueIndex;
   /** Matcher id -> rule position. */
   rule: Int32Array;
@@ -40,24 +46,59 @@ export interface RuleRefs {
   users?: readonly number[];
 }
 
+/**
+ * A rule whose one condition is a list of patterns of one kind, any of which must match (groups,
+ * users, or one claim path), and nothing else: the shape of most rules. Such a rule matches
+ * exactly when one of its patterns matched a value, which is what makes it a candidate, so the
+ * decision takes the reason of its first pattern that matched without checking the rule again.
+ */
+export interface AnyOf {
+  ns: Namespace;
+  /** The rule's matcher ids in `ns`, in the rule's order; never empty. */
+  ids: readonly number[];
+}
+
+export const RULE_ALLOW = 1;
+export const RULE_DENY = 2;
+export const RULE_SUPERUSER = 4;
+export const RULE_STAFF = 8;
+
 export interface PolicyIndex {
   groups: Namespace;
-  claims: Array<{ path: string } & Namespace>;
+  claims: Namespace[];
   users: Namespace;
   refs: RuleRefs[];
-  /** Rules with no group, claim or user pattern: checked for every identity (1) or only when
-   * one of their patterns matched (0). */
-  unconditional: Uint8Array;
+  /** Per rule, its one any-of condition (see AnyOf), or undefined: the rule is checked in full. */
+  anyOf: Array<AnyOf | undefined>;
+  /** Per rule whose AnyOf has one pattern: that pattern's matcher id, and the namespace's hits
+   * (`first`); -1 and undefined for other rules. */
+  single: Int32Array;
+  singleFirst: Array<Namespace['first'] | undefined>;
+  /** Per such rule, the value that matched when its entry in `entries` was made: the entry is
+   * the same for the same value. */
+  entryValue: Array<string | undefined>;
+  /** Per rule, the rank of its one NetBox group; -1 for none, -2 for several (see ruleRanks). */
+  rank: Int32Array;
+  /** Per rule, what it decides when it matches (the RULE_* bits), so that the decision does not
+   * read rules of many shapes. */
+  effects: Uint8Array;
+  /** Rules with no group, claim or user pattern, checked for every identity (the others only
+   * when one of their patterns matched), as a bit set like `candidate`. */
+  unconditional: Int32Array;
   /** Every NetBox group name the policy can give, in the order the decision sorts them. */
   netboxNames: string[];
   defaultRanks: number[];
   ruleRanks: number[][];
-  /** Scratch for one decision: the rules to check; the NetBox names given (by rank). */
-  candidate: Uint8Array;
-  given: Uint8Array;
+  /** Scratch for one decision, as bit sets (bit i of word i >> 5): the rules to check; the
+   * NetBox names given (by rank). Bits, not bytes: a decision walks only the set ones. */
+  candidate: Int32Array;
+  given: Int32Array;
   /** Per rule, the trace entry of the last decision it matched (see evaluate.ts, traceEntry). */
   entries: Array<TraceEntry | undefined>;
 }
+
+/** Words of a bit set of n bits. */
+const bitWords = (n: number) => (n + 31) >> 5;
 
 class NamespaceBuilder {
   readonly matchers: Matcher[] = [];
@@ -69,9 +110,11 @@ class NamespaceBuilder {
       return this.matchers.length - 1;
     });
   }
-  build(describe: Namespace['describe']): Namespace {
+  build(describe: Namespace['describe'], path = '', groupPaths = false): Namespace {
     const n = this.matchers.length;
-    return { index: new ValueIndex(this.matchers), rule: Int32Array.from(this.rules), describe, lastValue: new Array<undefined>(n).fill(undefined), lastReason: new Array<string>(n).fill(''), first: new Array<undefined>(n).fill(undefined) };
+    const parts = path.split('.');
+    const rests = parts.map((_, i) => parts.slice(i).join('.'));
+    return { path, parts, rests, index: new ValueIndex(this.matchers, groupPaths), rule: Int32Array.from(this.rules), describe, lastValue: new Array<undefined>(n).fill(undefined), lastReason: new Array<string>(n).fill(''), first: new Array<undefined>(n).fill(undefined) };
   }
 }
 
@@ -79,7 +122,7 @@ function buildIndex(policy: CompiledPolicy): PolicyIndex {
   const groups = new NamespaceBuilder();
   const users = new NamespaceBuilder();
   const claimPaths = new Map<string, { claim: number; builder: NamespaceBuilder }>();
-  const unconditional = new Uint8Array(policy.rules.length);
+  const unconditional = new Int32Array(bitWords(policy.rules.length));
   const refs = policy.rules.map((rule: CompiledRule, i): RuleRefs => {
     const r: RuleRefs = {};
     let patterns = 0;
@@ -109,7 +152,7 @@ function buildIndex(policy: CompiledPolicy): PolicyIndex {
     // A condition with no patterns (an empty list in a hand-built policy) can never hold, but
     // then nothing would ever make the rule a candidate: check it every time, as before.
     const empty = [rule.groups, rule.allGroups, rule.users, ...(rule.claims ?? []).map((c) => c.matchers)].some((l) => l !== undefined && l.length === 0);
-    if (patterns === 0 || empty) unconditional[i] = 1;
+    if (patterns === 0 || empty) unconditional[i >> 5]! |= 1 << (i & 31);
     return r;
   });
 
@@ -118,17 +161,36 @@ function buildIndex(policy: CompiledPolicy): PolicyIndex {
   // The same comparison as the decision's `[...set].sort()`, done once.
   const netboxNames = [...names].sort();
   const rank = new Map(netboxNames.map((n, i) => [n, i]));
+  const groupsNs = groups.build((g, label) => `group "${g}" matches ${label}`, '', policy.normalizeGroupPaths);
+  const claims = [...claimPaths].map(([path, ns]) => ns.builder.build((v, label) => `claim ${path} "${v}" matches ${label}`, path));
+  const usersNs = users.build((u, label) => `user "${u}" matches ${label}`);
+  const anyOf = policy.rules.map((rule, i): AnyOf | undefined => {
+    if (rule.sources || rule.allGroups || rule.emailDomains || rule.acr) return undefined;
+    const r = refs[i]!;
+    const conditions: AnyOf[] = [];
+    if (r.groups) conditions.push({ ns: groupsNs, ids: r.groups });
+    if (r.users) conditions.push({ ns: usersNs, ids: r.users });
+    for (const c of r.claims ?? []) conditions.push({ ns: claims[c.claim]!, ids: c.ids });
+    return conditions.length === 1 && conditions[0]!.ids.length > 0 ? conditions[0] : undefined;
+  });
+  const ruleRanks = policy.rules.map((rule) => rule.netboxGroups.map((g) => rank.get(g)!));
   return {
-    groups: groups.build((g, label) => `group "${g}" matches ${label}`),
-    claims: [...claimPaths].map(([path, ns]) => ({ path, ...ns.builder.build((v, label) => `claim ${path} "${v}" matches ${label}`) })),
-    users: users.build((u, label) => `user "${u}" matches ${label}`),
+    groups: groupsNs,
+    claims,
+    users: usersNs,
     refs,
+    anyOf,
+    single: Int32Array.from(anyOf, (a) => (a && a.ids.length === 1 ? a.ids[0]! : -1)),
+    singleFirst: anyOf.map((a) => (a && a.ids.length === 1 ? a.ns.first : undefined)),
+    entryValue: new Array<undefined>(policy.rules.length).fill(undefined),
+    rank: Int32Array.from(ruleRanks, (r) => (r.length === 0 ? -1 : r.length === 1 ? r[0]! : -2)),
+    effects: Uint8Array.from(policy.rules, (r) => (r.effect === 'allow' ? RULE_ALLOW : r.effect === 'deny' ? RULE_DENY : 0) | (r.superuser ? RULE_SUPERUSER : 0) | (r.staff ? RULE_STAFF : 0)),
     unconditional,
     netboxNames,
     defaultRanks: policy.defaultGroups.map((g) => rank.get(g)!),
-    ruleRanks: policy.rules.map((rule) => rule.netboxGroups.map((g) => rank.get(g)!)),
-    candidate: new Uint8Array(policy.rules.length),
-    given: new Uint8Array(netboxNames.length),
+    ruleRanks,
+    candidate: new Int32Array(bitWords(policy.rules.length)),
+    given: new Int32Array(bitWords(netboxNames.length)),
     entries: new Array<undefined>(policy.rules.length).fill(undefined),
   };
 }

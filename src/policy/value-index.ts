@@ -1,7 +1,7 @@
 // Which of many matchers a value matches, without testing each of them: exact patterns by one
 // Map lookup, globs bucketed by their literal prefix, only regexes (and globs that start with a
 // wildcard) tested one by one; answers are remembered per value. Pure.
-import { foldCase, type Matcher } from './pattern.js';
+import { foldCase, type Matcher, normalizeGroup } from './pattern.js';
 
 /** Values remembered per index; past this the memo starts over, so memory stays bounded. */
 const MEMO_MAX = 16_384;
@@ -35,20 +35,32 @@ export class ValueIndex {
   /** Only exact patterns: a value's answer is one lookup in `exact` and is not remembered. */
   private readonly exactOnly: boolean;
   private readonly memo = new Map<string, Found>();
+  /** The answers known without computing: `exact` alone when there are only exact patterns,
+   * otherwise the memo. */
+  readonly known: ReadonlyMap<string, Found>;
   /** Id lists of Found <= -2: first the answer for a value not remembered (valid until the next
    * lookup), then those of `exact` (up to `fixed`), then those of the memo. */
   private readonly lists: Array<readonly number[]> = [[]];
   private readonly fixed: number;
+  /** Values are groups, matched without the leading "/"s of a Keycloak path (see answer). */
+  private readonly groupPaths: boolean;
 
-  /** A matcher's id is its position in `matchers`. */
-  constructor(matchers: readonly Matcher[]) {
+  /**
+   * A matcher's id is its position in `matchers`. `groupPaths`: a value is matched as
+   * `normalizeGroup(value, true)`, as the matchers were compiled with normalizeGroupPaths.
+   */
+  constructor(matchers: readonly Matcher[], groupPaths = false) {
     this.matchers = matchers;
+    this.groupPaths = groupPaths;
     const exact = new Map<string, number[]>();
     const lengths = new Set<number>();
     const foldedLengths = new Set<number>();
     matchers.forEach((m, id) => {
-      if (m.exact) push(m.exact.caseInsensitive ? this.exactLower : exact, m.exact.value, id);
-      else if (m.prefix && m.prefix.value !== '') {
+      if (m.exact) {
+        // A normalised value never starts with "/": such a pattern (only in a policy compiled by
+        // hand) matches nothing, and must not be found by a value looked up as it comes.
+        if (!(groupPaths && m.exact.value.startsWith('/'))) push(m.exact.caseInsensitive ? this.exactLower : exact, m.exact.value, id);
+      } else if (m.prefix && m.prefix.value !== '') {
         push(m.prefix.caseInsensitive ? this.prefixedFolded : this.prefixed, m.prefix.value, id);
         (m.prefix.caseInsensitive ? foldedLengths : lengths).add(m.prefix.value.length);
       } else this.scanned.push(id);
@@ -58,21 +70,31 @@ export class ValueIndex {
     this.prefixLengths = [...lengths].sort((a, b) => a - b);
     this.foldedPrefixLengths = [...foldedLengths].sort((a, b) => a - b);
     this.exactOnly = this.exactLower.size === 0 && this.prefixLengths.length === 0 && this.foldedPrefixLengths.length === 0 && this.scanned.length === 0;
+    this.known = this.exactOnly ? this.exact : this.memo;
   }
 
-  /** What `value` matches, as Found. */
+  /** What `value` matches, as Found. Callers on a hot loop inline it as
+   * `index.known.get(v) ?? index.answer(v)`, one Map lookup for a value already seen. */
   lookup(value: string): Found {
-    if (this.exactOnly) return this.exact.get(value) ?? -1;
-    let found = this.memo.get(value);
-    if (found === undefined) {
-      if (this.memo.size >= MEMO_MAX) {
-        this.memo.clear();
-        this.lists.length = this.fixed;
-      }
-      const keep = value.length <= MEMO_VALUE_MAX;
-      found = this.encode(this.compute(value), keep);
-      if (keep) this.memo.set(value, found);
+    const found = this.known.get(value);
+    return found !== undefined ? found : this.answer(value);
+  }
+
+  /**
+   * What `value` matches when `known` does not say. A value with a leading "/" (groupPaths) is
+   * remembered under its own text with the answer for its normalised form, so that a lookup
+   * needs no look at the value first; `exact` holds only normalised values (compilePattern).
+   */
+  answer(value: string): Found {
+    const v = this.groupPaths && value.charCodeAt(0) === 47 ? normalizeGroup(value, true) : value;
+    if (this.exactOnly) return v === value ? -1 : (this.exact.get(v) ?? -1);
+    if (this.memo.size >= MEMO_MAX) {
+      this.memo.clear();
+      this.lists.length = this.fixed;
     }
+    const keep = value.length <= MEMO_VALUE_MAX;
+    const found = this.encode(this.compute(v), keep);
+    if (keep) this.memo.set(value, found);
     return found;
   }
 

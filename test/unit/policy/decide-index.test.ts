@@ -240,6 +240,46 @@ const identity: fc.Arbitrary<Identity> = fc
   )
   .map((r) => ({ sourceKind: 'oidc' as const, subject: 'sub', ...r }));
 
+// Policies of many rules (more than the 32 of one word of the decision's bit sets), most of
+// them of the common shape the decision takes as matched when one of their patterns matched: one
+// list of group, user or single-claim patterns and nothing else. The others are full random rules.
+const oneCondition = (name: string): fc.Arbitrary<RuleInput> =>
+  fc
+    .tuple(
+      fc.constantFrom('allow', 'allow', 'grant', 'deny'),
+      fc.oneof(
+        patterns.map((groups): Partial<RuleInput> => ({ groups })),
+        patterns.map((users): Partial<RuleInput> => ({ users })),
+        fc.tuple(claimPath, patterns).map(([path, pats]): Partial<RuleInput> => ({ claims: { [path]: pats } })),
+      ),
+      fc.option(fc.array(netboxName, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+      fc.boolean(),
+    )
+    .map(([effect, condition, netboxGroups, superuser]): RuleInput => ({
+      name,
+      effect,
+      ...condition,
+      ...(effect === 'deny' ? {} : { ...(netboxGroups ? { netboxGroups } : {}), ...(superuser ? { superuser: true as const } : {}) }),
+    }));
+
+const manyRules: fc.Arbitrary<PolicyInput> = fc
+  .record({
+    defaultGroups: fc.array(netboxName, { maxLength: 2 }),
+    caseInsensitive: fc.boolean(),
+    normalizeGroupPaths: fc.boolean(),
+    count: fc.integer({ min: 20, max: 80 }),
+  })
+  .chain(({ count, ...p }) =>
+    fc
+      .tuple(...Array.from({ length: count }, (_, i) => fc.oneof({ weight: 4, arbitrary: oneCondition(`r${i}`) }, { weight: 1, arbitrary: rule(`r${i}`) })))
+      .map((rules) => ({ ...p, acrOrder: ['pwd', 'mfa', 'phr'], rules })),
+  );
+
+/** The identity again with new string objects for its groups and claims, as the next sign-in
+ * brings them (the decision compares values, never string objects). */
+const copy = (s: string) => (' ' + s).slice(1);
+const freshCopy = (id: Identity): Identity => ({ ...id, groups: id.groups.map(copy), attributes: JSON.parse(JSON.stringify(id.attributes)) as Attributes });
+
 function compiled(input: PolicyInput): CompiledPolicy | undefined {
   return compilePolicy(policySchema.parse(input), { groupSeparator: '|' }).policy;
 }
@@ -256,6 +296,43 @@ describe('decide: the indexed decision is the rule-by-rule scan', () => {
       }),
       { numRuns: 1500 },
     );
+  });
+
+  it('the same for policies of many rules, most with one condition, and identities that come again as new strings', () => {
+    fc.assert(
+      fc.property(manyRules, fc.array(identity, { minLength: 1, maxLength: 5 }), (input, ids) => {
+        const policy = compiled(input);
+        fc.pre(policy !== undefined);
+        for (const id of [...ids, ...ids.map(freshCopy), ...[...ids].reverse()]) assert.deepStrictEqual(decide(policy!, id), decideSlow(policy!, id));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a Keycloak group path is matched without its leading "/" by exact patterns alone, and shown so in the trace', () => {
+    for (const normalizeGroupPaths of [true, false]) {
+      const policy = compiled({ normalizeGroupPaths, rules: [{ name: 'admins', groups: ['admins'], netboxGroups: ['Admins'] }, { name: 'path', groups: ['/ops'], netboxGroups: ['Ops'] }] })!;
+      for (const groups of [['/admins'], ['//admins', 'admins'], ['admins', '/admins'], ['/ops'], ['ops', '/ops'], ['/admins', '/ops', 'x']]) {
+        const id: Identity = { sourceId: 's', sourceKind: 'oidc', subject: 'u', username: 'u', groups, attributes: {} };
+        assert.deepStrictEqual(decide(policy, id), decideSlow(policy, id), `${normalizeGroupPaths} ${groups.join(',')}`);
+      }
+    }
+    const policy = compiled({ rules: [{ name: 'admins', groups: ['admins'], netboxGroups: ['Admins'] }] })!;
+    const d = decide(policy, { sourceId: 's', sourceKind: 'oidc', subject: 'u', username: 'u', groups: ['/admins'], attributes: {} });
+    assert.deepEqual(d.trace[0]!.matched, ['group "admins" matches "admins"']);
+  });
+
+  it('a rule whose one pattern matched another value than last time has that value in its trace', () => {
+    const policy = compiled({ rules: [{ name: 'teams', groups: [{ glob: 'team-*' }], netboxGroups: ['Teams'] }, { name: 'dept', claims: { dept: { regex: '^d' } } }] })!;
+    const id = (groups: string[], dept: string): Identity => ({ sourceId: 's', sourceKind: 'oidc', subject: 'u', username: 'u', groups, attributes: { dept } });
+    for (const [groups, dept] of [[['team-a'], 'd1'], [['team-b', 'team-a'], 'd2'], [['team-a'], 'd1'], [['x', 'team-a'], 'd1']] as const) {
+      const d = decide(policy, id([...groups], dept));
+      assert.deepEqual(
+        d.trace.map((t) => t.matched),
+        [[`group "${groups.find((g) => g.startsWith('team-'))}" matches glob "team-*"`], [`claim dept "${dept}" matches regex /^d/`]],
+      );
+      assert.deepStrictEqual(d, decideSlow(policy, id([...groups], dept)));
+    }
   });
 
   it('an identity whose groups change between decisions is decided afresh', () => {
@@ -292,6 +369,17 @@ describe('decide: the indexed decision is the rule-by-rule scan', () => {
     for (const groups of [['ab', '/abc'], ['ab'], []]) {
       const id: Identity = { sourceId: 's', sourceKind: 'oidc', subject: 'u', username: 'u', groups, attributes: {} };
       assert.deepStrictEqual(decide(policy, id), decideSlow(policy, id));
+    }
+  });
+
+  it('an exact pattern with a leading "/" built by hand never matches when group paths are normalised', () => {
+    const slash: Matcher = { label: '"/abc"', test: (v) => v === '/abc', exact: { value: '/abc', caseInsensitive: false } };
+    for (const normalizeGroupPaths of [true, false]) {
+      const policy: CompiledPolicy = { defaultGroups: [], normalizeGroupPaths, rules: [{ name: 'slash', effect: 'allow', groups: [slash], netboxGroups: ['S'], superuser: false, staff: false }] };
+      for (const groups of [['/abc'], ['abc'], ['//abc']]) {
+        const id: Identity = { sourceId: 's', sourceKind: 'oidc', subject: 'u', username: 'u', groups, attributes: {} };
+        assert.deepStrictEqual(decide(policy, id), decideSlow(policy, id), `${normalizeGroupPaths} ${groups.join(',')}`);
+      }
     }
   });
 

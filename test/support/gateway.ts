@@ -14,6 +14,8 @@ export { repoRoot } from './repo.js';
 export interface RunningGateway {
   url: string;
   port: number;
+  /** The serving process (the same pid after serve re-executes itself with its V8 flags). */
+  pid: number;
   configFile: string;
   logs: Array<Record<string, unknown>>;
   /** Writes the new config and sends SIGHUP; resolves when the reload is logged (or refused). */
@@ -27,7 +29,7 @@ export interface RunningGateway {
 }
 
 /** `makeConfig(port)` returns the YAML; the port is chosen here so publicUrl can use it. */
-export async function startGateway(makeConfig: (port: number) => string, env: NodeJS.ProcessEnv = {}, fixedPort?: number): Promise<RunningGateway> {
+export async function startGateway(makeConfig: (port: number) => string, env: NodeJS.ProcessEnv = {}, fixedPort?: number, nodeArgs: readonly string[] = []): Promise<RunningGateway> {
   const port = fixedPort ?? (await freePort());
   const dir = await makeTempDir('netbox-gate-gw-');
   const configFile = join(dir.path, 'netbox-gate.yaml');
@@ -56,7 +58,7 @@ export async function startGateway(makeConfig: (port: number) => string, env: No
   const daemon = await startDaemon({
     name: 'netbox-gate serve',
     cmd: process.execPath,
-    args: [cliPath(), 'serve', '--config', configFile],
+    args: [...nodeArgs, cliPath(), 'serve', '--config', configFile],
     env: { ...process.env, ...env },
     onOutput: (chunk, stream) => stream === 'stdout' && onStdout(chunk),
     ready: () => logs.some((l) => l.msg === 'netbox-gate listening'),
@@ -86,6 +88,7 @@ export async function startGateway(makeConfig: (port: number) => string, env: No
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    pid: daemon.pid,
     configFile,
     logs,
     waitForLog,

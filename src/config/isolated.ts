@@ -28,12 +28,15 @@ export async function loadConfigIsolated(file: string): Promise<GateConfig> {
     // No node flags of ours (an --inspect port, a --cpu-prof or an --import hook are meant for
     // the server); NODE_OPTIONS in the environment still applies, as it would to `check`.
     const child = fork(CHILD, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let answer: IsolatedReply | undefined;
-    child.once('message', (m) => (answer = m as IsolatedReply));
+    // The answer is taken as soon as it comes; a child that then lingers (a library's timer) is
+    // ended, and one that ends without answering is an error, never a hang or a default.
+    child.once('message', (m) => {
+      resolve(m as IsolatedReply);
+      setTimeout(() => child.kill(), 5_000).unref();
+    });
     child.once('error', (e) => reject(new GateError('ERR_CONFIG_READ', `cannot start the process that reads the configuration: ${e.message}`, { cause: e })));
     child.once('exit', (code, signal) => {
-      if (answer) resolve(answer);
-      else reject(new GateError('ERR_CONFIG_READ', `the process that reads the configuration ended without an answer (${signal ?? `exit code ${code}`})`));
+      reject(new GateError('ERR_CONFIG_READ', `the process that reads the configuration ended without an answer (${signal ?? `exit code ${code}`})`));
     });
     child.send({ file });
   });

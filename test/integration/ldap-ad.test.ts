@@ -12,7 +12,8 @@ import { decide } from '../../src/policy/evaluate.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { IN_CHAIN_RULE, resolveLdapConfig } from '../../src/sources/ldap/config.js';
 import { ldaptsConnector, tlsSettings, type Connector, type SearchParams } from '../../src/sources/ldap/connection.js';
-import { createLdapSource, ldapSourceSchema, type LdapSourceInput } from '../../src/sources/ldap/index.js';
+import { createLdapSource, type LdapSourceInput } from '../../src/sources/ldap/index.js';
+import { ldapSourceSchema } from '../../src/sources/ldap/config.js';
 import { silentLogger, type Logger } from '../../src/types.js';
 import { recordingLogger } from '../support/logger.js';
 import {

@@ -5,7 +5,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isGateError } from '../../src/errors.js';
 import { silentLogger } from '../../src/types.js';
-import { createLdapSource, ldapSourceSchema, type LdapSourceInput } from '../../src/sources/ldap/index.js';
+import { createLdapSource, type LdapSourceInput } from '../../src/sources/ldap/index.js';
+import { ldapSourceSchema } from '../../src/sources/ldap/config.js';
 import { freePort } from '../support/ports.js';
 import { PASSWORDS, SERVICE_DN, SERVICE_PW, startSlapd, SUFFIX, type Slapd } from '../support/slapd.js';
 

@@ -1,7 +1,8 @@
 // The password source contract (test/support/password-source-suite.ts) run by every password
 // source against its real server: FreeRADIUS, the TACACS+ test peer (tacquito) and OpenLDAP.
 import { after, before, describe } from 'node:test';
-import { createLdapSource, ldapSourceSchema } from '../../src/sources/ldap/index.js';
+import { createLdapSource } from '../../src/sources/ldap/index.js';
+import { ldapSourceSchema } from '../../src/sources/ldap/config.js';
 import { radiusSourceSchema } from '../../src/sources/radius/config.js';
 import { createRadiusSource } from '../../src/sources/radius/index.js';
 import { tacacsSourceSchema } from '../../src/sources/tacacs/config.js';

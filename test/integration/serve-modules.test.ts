@@ -115,6 +115,54 @@ describe('netbox-gate serve loads only what the config uses', () => {
     }
   });
 
+  it('RADIUS, TACACS+, LDAP and upstream sources: their clients load, the config schemas still do not', async () => {
+    const port = await freePort();
+    const file = join(dir.path, `loaded-${port}.txt`);
+    writeFileSync(file, '');
+    const gw = await startGateway(
+      () => `server:
+  listen: 127.0.0.1:${port}
+  publicUrl: http://127.0.0.1:${port}
+netbox:
+  url: ${up.url}
+sources:
+  - kind: radius
+    id: aaa
+    servers: [127.0.0.1:1]
+    secret: s
+  - kind: tacacs
+    id: tac
+    servers: [127.0.0.1:1]
+    secret: s
+  - kind: ldap
+    id: dir
+    urls: [ldap://127.0.0.1:1]
+    insecureAllowPlaintext: true
+    bindDn: cn=svc
+    bindPassword: p
+    userSearch: { base: "dc=example,dc=org" }
+  - kind: upstream
+    id: proxy
+    mode: pomerium
+    trustedAddresses: [10.0.3.7/32]
+    jwt: { jwksUrl: "http://127.0.0.1:1/jwks.json", insecureAllowHttpJwks: true, issuer: x, audience: x }
+policy:
+  rules:
+    - name: all
+      users: [{ glob: "*" }]
+`,
+      { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`, LOADED_MODULES_FILE: file },
+      port,
+    );
+    await gw.stop();
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]);
+    const server = lines.find(([, url]) => url.endsWith('/build/src/gateway/server.js'))?.[0];
+    const loaded = lines.filter(([pid]) => pid === server).map(([, url]) => url);
+    for (const kind of ['radius', 'tacacs', 'ldap', 'upstream']) assert.ok(loaded.some((u) => u.endsWith(`/build/src/sources/${kind}/index.js`)), `the ${kind} source is built`);
+    const schemas = ['radius', 'tacacs', 'ldap', 'upstream'].map((kind) => `/src/sources/${kind}/config.js`);
+    for (const part of ['/node_modules/yaml/', '/node_modules/zod/', '/src/sources/registry.js', ...schemas]) assert.deepEqual(loaded.filter((u) => u.includes(part)), [], `${part} is not loaded`);
+  });
+
   it('metrics on: prom-client is loaded', async () => {
     const { loaded } = await loadedBy(ports[1]!, await freePort());
     assert.ok(loaded.some((u) => u.includes('/node_modules/prom-client/')));

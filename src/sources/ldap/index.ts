@@ -4,7 +4,8 @@ import { GateError } from '../../errors.js';
 import type { Attributes, Logger } from '../../types.js';
 import type { PasswordSource, SignInResult, SourceContext, SourceDeps, SourceState } from '../source.js';
 import { parseAdBindError } from './ad-errors.js';
-import { resolveLdapConfig, type LdapSourceConfig, type ResolvedLdapConfig } from './config.js';
+import type { LdapSourceConfig } from './config.js';
+import { resolveLdapConfig, type ResolvedLdapConfig } from './resolve.js';
 import {
   LdapOpError,
   RESULT_INVALID_CREDENTIALS,
@@ -21,7 +22,8 @@ import { MAX_PASSWORD_LENGTH, checkUsername, dnKey, fillDn, fillFilter } from '.
 import { resolveGroups } from './groups.js';
 import { accountRefusal, entryToAttributes, identityFromAttributes, userAttributeNames } from './identity.js';
 
-export { ldapSourceSchema, type LdapSourceConfig, type LdapSourceInput } from './config.js';
+// The schema is the config side's (config.ts): not re-exported, so the serving side never loads zod.
+export type { LdapSourceConfig, LdapSourceInput } from './config.js';
 
 /** Test seam: swap the network for a fake directory. */
 export interface LdapInternals {

@@ -10,7 +10,6 @@ import { decoyHash, DEFAULT_PARAMS, verifyPassword, type PasswordHash } from './
 import type { LocalUser } from './users-file.js';
 
 export type { LocalSourceConfig, LocalSourceInput } from './config.js';
-export { localSourceSchema } from './config.js';
 
 // Each check holds tens of MiB for a fraction of a second on libuv's thread pool (4 threads by
 // default, shared with file and DNS work): at most two at once, and a bounded queue behind them,

@@ -11,7 +11,6 @@ import { ATTR, CODE, MAX_PASSWORD_LEN, buildRequest, hidePassword, type RawAttri
 import { ServerPool, exchangeWithFailover, type ExchangeOptions } from './transport.js';
 
 export type { RadiusSourceConfig, RadiusSourceInput } from './config.js';
-export { radiusSourceSchema } from './config.js';
 
 const SERVICE_TYPE_LOGIN = 1;
 const NAS_PORT_TYPE_VIRTUAL = 5;

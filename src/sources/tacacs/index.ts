@@ -7,7 +7,6 @@ import type { TacacsSourceConfig } from './config.js';
 import { identityFromAvPairs, identityFromExplainInput, type IdentityOptions } from './identity.js';
 
 export type { TacacsSourceConfig, TacacsSourceInput } from './config.js';
-export { tacacsSourceSchema } from './config.js';
 
 export function createTacacsSource(config: TacacsSourceConfig, deps: SourceDeps): PasswordSource {
   const logger = deps.logger.child({ kind: 'tacacs' });

@@ -9,7 +9,6 @@ import { compileTrust } from './trust.js';
 import { createAssertionVerifier, type AssertionRefusal, type AssertionVerifier } from './verify.js';
 
 export type { UpstreamSourceConfig, UpstreamSourceInput } from './config.js';
-export { upstreamSourceSchema } from './config.js';
 
 /** Why identify() returned null; logged with every refusal so an operator can tell the cases apart. */
 export type UpstreamRefusal = AssertionRefusal | 'missing_assertion' | 'missing_headers';

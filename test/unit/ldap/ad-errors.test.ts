@@ -9,7 +9,8 @@ import { parseAdBindError } from '../../../src/sources/ldap/ad-errors.js';
 import { resolveLdapConfig } from '../../../src/sources/ldap/config.js';
 import { LdapOpError, type Connector } from '../../../src/sources/ldap/connection.js';
 import { accountRefusal } from '../../../src/sources/ldap/identity.js';
-import { createLdapSource, ldapSourceSchema } from '../../../src/sources/ldap/index.js';
+import { createLdapSource } from '../../../src/sources/ldap/index.js';
+import { ldapSourceSchema } from '../../../src/sources/ldap/config.js';
 import { silentLogger } from '../../../src/types.js';
 
 const diag = (data: string) => `80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data ${data}, v1db1`;

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { isGateError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/types.js';
 import { LdapOpError, type Connector, type LdapEntry, type LdapSession, type SearchParams } from '../../../src/sources/ldap/connection.js';
-import { createLdapSource, ldapSourceSchema, type LdapSourceInput } from '../../../src/sources/ldap/index.js';
+import { createLdapSource, type LdapSourceInput } from '../../../src/sources/ldap/index.js';
+import { ldapSourceSchema } from '../../../src/sources/ldap/config.js';
 
 const ctx = { clientIp: '192.0.2.1' };
 const SVC = 'cn=svc,dc=corp,dc=example';

@@ -470,11 +470,6 @@ async function signInMany(base: string, want: number): Promise<number> {
 await signIn(gwSize.url); // warm: the IdP's discovery and keys are fetched once
 await sleep(1000);
 const rss0 = rssMiB(gwSize.child.pid);
-// Idle: no request for longer than the 10 s after which a quiet gateway returns memory
-// (src/gateway/idle-memory.ts); not waited for in --smoke.
-const IDLE_WAIT_MS = smoke ? 0 : 13_000;
-await sleep(IDLE_WAIT_MS);
-const rssIdle = rssMiB(gwSize.child.pid);
 const heap0 = await liveHeapBytes();
 const memSessions = await signInMany(gwSize.url, SESSIONS);
 const detail0 = heapDetail;
@@ -510,13 +505,13 @@ const sessionFields: Record<string, number> = {};
   await store.close();
 }
 const memory = {
-  memoryStore: { sessions: memSessions, liveHeapBytesPerSession: Math.round((heap1 - heap0) / memSessions), rssBytesPerSession: Math.round(((rss1 - rss0) * 1048576) / memSessions), rssAfterSignInMiB: Math.round(rss0 * 10) / 10, rssIdleMiB: Math.round(rssIdle * 10) / 10, idleWaitMs: IDLE_WAIT_MS, rssAfterMiB: Math.round(rss1) },
+  memoryStore: { sessions: memSessions, liveHeapBytesPerSession: Math.round((heap1 - heap0) / memSessions), rssBytesPerSession: Math.round(((rss1 - rss0) * 1048576) / memSessions), rssIdleMiB: Math.round(rss0), rssAfterMiB: Math.round(rss1) },
   sessionJsonBytesByField: sessionFields,
   redisStore: { sessions: redisSessions, keysAdded: r1.keys - r0.keys, usedMemoryBytesPerSession: Math.round((r1.used - r0.used) / redisSessions) },
 };
 console.log(`\n## Memory per session [target: memory store <= 2048 bytes; RSS idle <= 80 MiB]\n`);
 console.log('| store | real sign-ins | bytes per session | notes |\n| --- | --- | --- | --- |');
-console.log(`| memory | ${memSessions} | live heap ${memory.memoryStore.liveHeapBytesPerSession}, RSS ${memory.memoryStore.rssBytesPerSession} | RSS ${memory.memoryStore.rssAfterSignInMiB} MiB 1 s after one sign-in, ${memory.memoryStore.rssIdleMiB} MiB idle (${IDLE_WAIT_MS / 1000} s more without a request) → ${memory.memoryStore.rssAfterMiB} MiB |`);
+console.log(`| memory | ${memSessions} | live heap ${memory.memoryStore.liveHeapBytesPerSession}, RSS ${memory.memoryStore.rssBytesPerSession} | RSS ${memory.memoryStore.rssIdleMiB} MiB idle → ${memory.memoryStore.rssAfterMiB} MiB |`);
 console.log(`| redis (encrypted) | ${redisSessions} | used_memory ${memory.redisStore.usedMemoryBytesPerSession} | ${memory.redisStore.keysAdded} keys added (session + user index) |`);
 console.log(`\nOne session's JSON, bytes by field: ${Object.entries(sessionFields).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 

@@ -21,8 +21,6 @@ const args = process.argv.slice(2);
 // - --no-maglev: no mid-tier JavaScript compiler (hot code goes from the baseline straight to
 //   the optimising compiler): its code pages and compile memory are 2.5 MiB of idle RSS and
 //   about 17 MiB after a wrk run (108 -> 91), for about 3% of requests/s and CPU per request.
-// - --expose-gc: V8's gc function, for one memory-reducing collection when the gateway has been
-//   quiet for 10 s (src/gateway/idle-memory.ts): idle RSS after one sign-in 79 -> 72.5 MiB.
 // (Not set: --heap-growing-percent=20, which lets the old generation grow by 20% after a full
 // GC instead of up to 4x, cut RSS after 2,000 sign-ins from about 300 to 132 MiB but cost about
 // 2.5% of requests/s on the proxy path; `node --heap-growing-percent=20 netbox-gate.js serve`.)
@@ -30,7 +28,7 @@ const args = process.argv.slice(2);
 // same pid, stdio, environment and node options) with them, before anything is loaded. A
 // setting the user gives, either way (node --maglev, --max-semi-space-size=N, or in
 // NODE_OPTIONS), is kept as it is.
-const SERVE_V8_FLAGS = ['--max-semi-space-size=4', '--liftoff-only', '--no-maglev', '--expose-gc'];
+const SERVE_V8_FLAGS = ['--max-semi-space-size=4', '--liftoff-only', '--no-maglev'];
 /** The name a V8 flag sets, whichever way it is written: --no-maglev and --maglev both set "maglev". */
 const flagName = (a) => a.split('=')[0].replace(/^--/, '').replaceAll('_', '-').replace(/^no-/, '');
 if (args[0] === 'serve' && typeof process.execve === 'function') {

@@ -8,7 +8,6 @@ import { loadConfigIsolated } from '../config/isolated.js';
 import { configPath } from '../config/path.js';
 import { formatConfigNotice, logConfigNotices } from '../config/notices.js';
 import { ConfigError, formatConfigIssue, GateError } from '../errors.js';
-import { returnMemoryWhenIdle } from '../gateway/idle-memory.js';
 import { createGateway } from '../gateway/server.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { decide } from '../policy/evaluate.js';
@@ -270,8 +269,6 @@ async function serve(flag: string | undefined): Promise<number> {
   if (metrics) store = metricsModules![2].instrumentStore(store, metrics);
   const gw = createGateway(cfg, { logger, store, ...(metrics ? { metrics } : {}) });
   const addr = await gw.listen();
-  // A gateway that has been quiet for 10 s gives back the memory it grew into (idle-memory.ts).
-  const stopIdleMemory = returnMemoryWhenIdle({ activity: () => gw.requests(), idleMs: 10_000, logger });
   // Directory sync (lifecycle.sync): reads the running config and sources, so a reload applies.
   // It starts only from the first config, so its code is imported only then.
   let sync: { stop(): Promise<void> } | undefined;
@@ -319,7 +316,6 @@ async function serve(flag: string | undefined): Promise<number> {
   });
   // Stop accepting, let requests in flight (a long export) finish up to the bound, then close.
   const graceMs = gw.runtime().cfg.server.shutdownTimeout;
-  stopIdleMemory();
   await sync?.stop();
   logger.info({ shutdownTimeoutMs: graceMs }, 'shutting down: waiting for requests in flight');
   const cut = await gw.close(graceMs);

@@ -30,8 +30,6 @@ export interface Gateway {
   /** Validated new config: applied to the next request; sessions are kept and re-decided. */
   reload(cfg: GateConfig): Promise<void>;
   runtime(): Runtime;
-  /** Requests received so far (any path, answered or refused): how the process tells it is busy. */
-  requests(): number;
   /** Deprovisioning and reactivation (needs netbox.api); directory sync and SCIM use it too. */
   lifecycle: GatewayLifecycle;
   /**
@@ -96,9 +94,7 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
   const signIn = createSignIn(ctx);
   const handle = createPipeline(ctx, createRoutes(ctx, signIn), signIn);
 
-  let requests = 0;
   const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    requests++;
     if (isRefused(req.socket)) return req.socket.destroy();
     guard.track(req, res);
     handle(req, res).catch((err: unknown) => {
@@ -138,7 +134,6 @@ export function createGateway(initial: GateConfig, opts: GatewayOptions): Gatewa
   return {
     server,
     runtime: () => rt,
-    requests: () => requests,
     lifecycle,
     listen(port) {
       const { host, port: cfgPort } = rt.cfg.server.listen;

@@ -505,7 +505,7 @@ const sessionFields: Record<string, number> = {};
   await store.close();
 }
 const memory = {
-  memoryStore: { sessions: memSessions, liveHeapBytesPerSession: Math.round((heap1 - heap0) / memSessions), rssBytesPerSession: Math.round(((rss1 - rss0) * 1048576) / memSessions), rssIdleMiB: Math.round(rss0), rssAfterMiB: Math.round(rss1) },
+  memoryStore: { sessions: memSessions, liveHeapBytesPerSession: Math.round((heap1 - heap0) / memSessions), rssBytesPerSession: Math.round(((rss1 - rss0) * 1048576) / memSessions), rssIdleMiB: Math.round(rss0 * 10) / 10, rssAfterMiB: Math.round(rss1) },
   sessionJsonBytesByField: sessionFields,
   redisStore: { sessions: redisSessions, keysAdded: r1.keys - r0.keys, usedMemoryBytesPerSession: Math.round((r1.used - r0.used) / redisSessions) },
 };

@@ -1,7 +1,7 @@
 // The gateway's own pages under the reserved prefix (NetBox has no URL starting with a dot):
 // health, sign-in chooser and form, IdP redirect and callback, refusal, sign-out.
 import type http from 'node:http';
-import { loadOnUse } from '../sources/load-on-use.js';
+import { loadOnUse } from '../load-on-use.js';
 import { gatewayCookieNames, type GatewayContext } from './context.js';
 import { clearCookie, getCookie } from './cookies.js';
 import { whoAmI } from './me.js';

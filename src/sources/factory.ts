@@ -4,7 +4,7 @@
 // source of that kind is built (load-on-use.ts); this module imports no config schema, so the
 // serving process does not load zod (idle RSS, docs/performance.md).
 // Each source logs through a child bound to its id: sources never add `source` themselves.
-import { loadOnUse } from './load-on-use.js';
+import { loadOnUse } from '../load-on-use.js';
 import type { ResolvedSourceConfig, SourceKind } from './registry.js';
 import type { Source, SourceDeps } from './source.js';
 

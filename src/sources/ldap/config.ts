@@ -2,7 +2,7 @@
 // where groups come from. Cross-field rules are checked here so every problem shows at once.
 import { z } from 'zod';
 import { duration, profileMapping, secret, sourceBase } from '../../config/common.js';
-import { loadOnUse } from '../load-on-use.js';
+import { loadOnUse } from '../../load-on-use.js';
 import { fillFilter } from './escape.js';
 import { IN_CHAIN_RULE } from './resolve.js';
 

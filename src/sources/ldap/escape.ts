@@ -1,7 +1,7 @@
 // Putting user input into LDAP filters (RFC 4515) and DNs (RFC 4514) without injection, and
 // reading a group's name out of its DN. Pure functions; every untrusted string passes here.
 import { GateError } from '../../errors.js';
-import { loadOnUse } from '../load-on-use.js';
+import { loadOnUse } from '../../load-on-use.js';
 
 // ldapts loads on the first filter filled, not when the config schema imports this file (idle RSS).
 const ldapts = loadOnUse<typeof import('./ldapts.js')>(import.meta.url, './ldapts.js');

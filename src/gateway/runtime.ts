@@ -12,11 +12,19 @@ import { createProxyTarget, type ProxyTarget } from '../netbox/target.js';
 import { gatewayCookieNames } from './context.js';
 import { createConcurrencyGate, type ConcurrencyGate } from './concurrency.js';
 import { createRateLimiter, createSignInLimits, type SharedCounters, type SignInLimits } from './rate-limit.js';
+import { createHash } from 'node:crypto';
 import type { BlockList } from 'node:net';
 import { blockListHas, buildBlockList } from '../config/address.js';
 
 export interface Runtime {
+  /** This process's count of configurations (logs, retiring old pools); not shared. */
   generation: number;
+  /**
+   * The policy a decision is made under, as a digest of its parsed source: the same on every
+   * replica with the same policy, whatever each one's count of reloads, so a session used
+   * through several replicas is decided again only when the policy really differs.
+   */
+  policyVersion: string;
   cfg: GateConfig;
   sources: Map<string, Source>;
   headers: HeaderPlan;
@@ -89,6 +97,7 @@ export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps 
   const limits = deps.limits ?? createLimits(() => cfg, deps.now);
   return {
     generation: ++generations,
+    policyVersion: policyVersion(cfg),
     cfg,
     sources,
     headers: compileHeaderPlan(cfg),
@@ -101,6 +110,15 @@ export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps 
     dropCookies: new Set([cfg.netbox.sessionCookie, ...Object.values(gatewayCookieNames(cfg.sessions.cookieName))]),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   };
+}
+
+/**
+ * What a decision depends on (decide reads only the compiled policy, compiled from this), as 72
+ * bits of SHA-256: short in every stored session, and a collision (a changed policy taken for
+ * the old one, so sessions not decided again until their refresh) practically impossible.
+ */
+export function policyVersion(cfg: Pick<GateConfig, 'policySource'>): string {
+  return createHash('sha256').update(JSON.stringify(cfg.policySource)).digest('base64url').slice(0, 12);
 }
 
 export async function closeRuntime(rt: Runtime): Promise<void> {

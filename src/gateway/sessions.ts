@@ -11,13 +11,21 @@ import type { Decision, Identity, Logger } from '../types.js';
 import { admit } from './admission.js';
 import type { Runtime } from './runtime.js';
 
+/** GateSession.policyVersion of a session whose identity changed: decide again, as a refresh. */
+const REDECIDE = '';
+
 export interface GateSession {
   sourceId: string;
   identity: Identity;
   sourceState: SourceState;
   decision: Decision;
-  /** Runtime generation the decision was made under; a reload re-decides. */
-  generation: number;
+  /**
+   * Runtime.policyVersion of the policy the decision was made under; another one (a reload
+   * that changed the policy, a replica with another policy) decides again. REDECIDE after the
+   * identity changed (a refresh). Sessions stored before 2026-12-07 have a per-process
+   * `generation` instead and are decided again once.
+   */
+  policyVersion: string;
   createdAt: number;
   lastSeenAt: number;
   /** Last refresh attempt (successful or postponed because the source was away). */
@@ -108,7 +116,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
         s.refreshedAt = cur.refreshedAt;
         if (cur.verifiedAt !== undefined) s.verifiedAt = cur.verifiedAt;
         s.decision = cur.decision;
-        s.generation = cur.generation;
+        s.policyVersion = cur.policyVersion;
       }
     }
     return store.update(sessionKey(id), s, ttlOf(s));
@@ -147,7 +155,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
       identity: result.identity,
       sourceState: result.state,
       decision,
-      generation: runtime().generation,
+      policyVersion: runtime().policyVersion,
       createdAt: t,
       lastSeenAt: t,
       refreshedAt: t,
@@ -204,7 +212,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
       s.identity = r.identity;
       s.sourceState = r.state;
       s.refreshedAt = s.verifiedAt = now();
-      s.generation = -1; // re-decide
+      s.policyVersion = REDECIDE;
       // One line per refresh (minutes apart, not the hot path): shows which replica asked.
       logger.info({ source: s.sourceId, user: s.identity.username, session: s.logId }, 'session refreshed at the source');
     } catch (err) {
@@ -294,7 +302,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     const src = rt.sources.get(s.sourceId);
     if (!src || src.flow === 'proxy') return false;
     if (refreshDue(s, src, t)) return false;
-    if (s.generation !== rt.generation) return false;
+    if (s.policyVersion !== rt.policyVersion) return false;
     if (s.netboxSession && s.netboxFingerprint !== decisionFingerprint(s.decision)) return false;
     return !(t - s.lastSeenAt > lastSeenEvery(rt));
   };
@@ -328,7 +336,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
       if (d.allowed !== s.decision.allowed || decisionFingerprint(d) !== decisionFingerprint(s.decision)) {
         s.identity = asserted.result.identity;
         s.sourceState = asserted.result.state;
-        s.generation = -1;
+        s.policyVersion = REDECIDE;
       }
     }
     if (refreshDue(s, src, t)) {
@@ -348,11 +356,11 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
         changed = true;
       }
     }
-    if (s.generation !== rt.generation) {
-      const event = s.generation === -1 ? 'refresh' : 'policy_reload';
-      const d = admit(rt, logger, event, s.identity, { clientIp: client.ip, audit: s.generation === -1 ? 'always' : 'if-changed', previous: s.decision });
+    if (s.policyVersion !== rt.policyVersion) {
+      const event = s.policyVersion === REDECIDE ? 'refresh' : 'policy_reload';
+      const d = admit(rt, logger, event, s.identity, { clientIp: client.ip, audit: event === 'refresh' ? 'always' : 'if-changed', previous: s.decision });
       s.decision = d;
-      s.generation = rt.generation;
+      s.policyVersion = rt.policyVersion;
       changed = true;
       if (!d.allowed) {
         await endSession(id, s, 'denied');

@@ -15,7 +15,7 @@ const DICTIONARY = Buffer.from(
     '"sourceState":{"idToken":"eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6I","refreshToken":"","accessToken":"",' +
     '"claims":{"sub":"","preferred_username":"","email":"","email_verified":true,"given_name":"","family_name":"","name":"","groups":[]},"refreshable":true},' +
     '"decision":{"allowed":true,"sourceId":"","username":"","email":"","firstName":"","lastName":"","groups":[],"superuser":false,"staff":false,"trace":[{"rule":"","matched":true}]},' +
-    '"generation":1,"createdAt":17,"lastSeenAt":17,"refreshedAt":17,"verifiedAt":17,"clientIp":"127.0.0.1","netboxSession":"","netboxFingerprint":"","logId":""}',
+    '"policyVersion":"","createdAt":17,"lastSeenAt":17,"refreshedAt":17,"verifiedAt":17,"clientIp":"127.0.0.1","netboxSession":"","netboxFingerprint":"","logId":""}',
 );
 // The JSON of the values read last (by the exact stored string): a session read on every
 // request is inflated once, not per request. Bounded: cleared when full.

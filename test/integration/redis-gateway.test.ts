@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { startDemoIdp, type DemoIdp } from '../../demo/idp.js';
 import { startBalancer, PIN_HEADER, type Balancer } from '../support/balancer.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
@@ -110,6 +111,27 @@ describe('replicas on a shared Redis store (recording upstream)', () => {
     const mark = lb.served.length;
     for (let i = 0; i < 4; i++) assert.equal((await get(c, `/dcim/sites/?n=${i}`)).user, 'alice');
     assert.deepEqual([...new Set(lb.served.slice(mark))].sort(), [0, 1], 'requests reached both replicas');
+  });
+
+  it('a replica that reloaded the same policy (so its own count of reloads differs) does not decide a shared session again on each request: no session write per request', async () => {
+    // Decisions used to be tagged with the process's reload count: after a reload on one
+    // replica (or a restart of one), every request through the other decided again and wrote
+    // the session back to Redis, which also invalidated both replicas' session caches.
+    assert.equal(await gws[1]!.reload(yaml(gws[1]!.port)), 'reloaded');
+    const admin = new Redis(redis.url);
+    try {
+      const c = new CookieClient();
+      assert.equal((await signInThroughDemoIdp(c, publicUrl, 'alice', 'alice', '/')).res.status, 200);
+      const writes = async () => Number(/cmdstat_set:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+      const before = await writes();
+      for (let i = 0; i < 8; i++) assert.equal((await get(c, `/dcim/?n=${i}`, { ...HTML, [PIN_HEADER]: String(i % 2) })).user, 'alice');
+      const n = (await writes()) - before;
+      // A refresh falling due meanwhile (refreshInterval 2s on a slow machine) writes at most
+      // its lock and the session once.
+      assert.ok(n <= 2, `${n} Redis writes for 8 requests alternating between the replicas`);
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it('a refresh due on both replicas at once is done once: the rotated refresh token is never replayed', async () => {

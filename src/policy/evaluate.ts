@@ -25,36 +25,43 @@ type FirstHits = Namespace['first'];
  */
 function collect(ns: Namespace, values: readonly string[], candidate: Int32Array, groupPaths = false): void {
   const first = ns.first;
-  first.fill(undefined);
+  // Only the hits of the last decision are cleared, not every matcher's slot: a user matches
+  // a few of the policy's patterns, and a policy can have thousands.
+  const hit = ns.hit;
+  for (let k = 0; k < ns.hits; k++) first[hit[k]!] = undefined;
+  let hits = 0;
   const index = ns.index;
   const known = index.known;
   // Indexed loops, one integer per value and ValueIndex.lookup written out: this runs for each
   // of a user's (possibly thousands of) groups.
   for (let i = 0; i < values.length; i++) {
     let v = values[i]!;
-    let hits = known.get(v);
-    if (hits === undefined) hits = index.answer(v);
-    if (hits === -1) continue;
+    let found = known.get(v);
+    if (found === undefined) found = index.answer(v);
+    if (found === -1) continue;
     // The index answered for the normalised value; the trace shows that value.
     if (groupPaths && v.charCodeAt(0) === 47) v = normalizeGroup(v, true);
-    if (hits >= 0) {
-      if (first[hits] === undefined) {
-        first[hits] = v;
-        const r = ns.rule[hits]!;
+    if (found >= 0) {
+      if (first[found] === undefined) {
+        first[found] = v;
+        hit[hits++] = found;
+        const r = ns.rule[found]!;
         candidate[r >> 5]! |= 1 << (r & 31);
       }
     } else {
-      const ids = index.multiple(hits);
+      const ids = index.multiple(found);
       for (let j = 0; j < ids.length; j++) {
         const m = ids[j]!;
         if (first[m] === undefined) {
           first[m] = v;
+          hit[hits++] = m;
           const r = ns.rule[m]!;
           candidate[r >> 5]! |= 1 << (r & 31);
         }
       }
     }
   }
+  ns.hits = hits;
 }
 
 /** The value at a claim's path, as getPath (attributes.ts) finds it, with the path split once. */
@@ -215,7 +222,7 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
   let effects = 0;
   let denied = -1;
   const rules = policy.rules;
-  const { anyOf, single, singleFirst, entryValue, rank } = index;
+  const { anyOf, single, singleFirst, entryValue, rank, effects: ruleEffects, entries: lastEntries } = index;
   // The candidates in policy order: each word's set bits, lowest first.
   for (let w = 0; w < candidate.length; w++) {
     for (let bits = candidate[w]!; bits !== 0; ) {
@@ -228,7 +235,7 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
         // One pattern, which matched (see AnyOf): its entry depends only on the value it matched.
         const v = singleFirst[i]![m];
         if (v === undefined) continue;
-        if (v === entryValue[i]) entry = index.entries[i]!;
+        if (v === entryValue[i]) entry = lastEntries[i]!;
         else {
           reasons[0] = reason(anyOf[i]!.ns, m, v);
           entry = traceEntry(index, i, rules[i]!, 1);
@@ -253,7 +260,7 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
         entry = traceEntry(index, i, rules[i]!, n);
       }
       entries[matches++] = entry;
-      const e = index.effects[i]!;
+      const e = ruleEffects[i]!;
       if (e & RULE_DENY && denied < 0) denied = i;
       effects |= e;
       const r = rank[i]!;
@@ -264,8 +271,9 @@ export function decide(policy: CompiledPolicy, id: Identity): Decision {
       }
     }
   }
+  // (The scratch keeps the entries until the next decision overwrites them: at most one per
+  // rule, and index.entries holds most of them anyway.)
   const trace = entries.slice(0, matches) as TraceEntry[];
-  entries.fill(undefined, 0, matches); // hold no entry past the call
 
   // Built in one go, with the properties in the order the decision always had them (a JSON of it
   // is stored and compared): allowed, sourceId, username, groups, superuser, staff, trace, email,

@@ -26,6 +26,10 @@ export interface Namespace {
   /** Scratch for one decision: per matcher id, the first value (in the identity's order) that
    * matched it. */
   first: Array<string | undefined>;
+  /** The matcher ids whose `first` the last decision set (the first `hits` of them): what the
+   * next one clears. */
+  hit: Int32Array;
+  hits: number;
 }
 
 /** The reason for matcher `m` of `ns` matching `value`, as `describe` words it. */
@@ -114,7 +118,7 @@ class NamespaceBuilder {
     const n = this.matchers.length;
     const parts = path.split('.');
     const rests = parts.map((_, i) => parts.slice(i).join('.'));
-    return { path, parts, rests, index: new ValueIndex(this.matchers, groupPaths), rule: Int32Array.from(this.rules), describe, lastValue: new Array<undefined>(n).fill(undefined), lastReason: new Array<string>(n).fill(''), first: new Array<undefined>(n).fill(undefined) };
+    return { path, parts, rests, index: new ValueIndex(this.matchers, groupPaths), rule: Int32Array.from(this.rules), describe, lastValue: new Array<undefined>(n).fill(undefined), lastReason: new Array<string>(n).fill(''), first: new Array<undefined>(n).fill(undefined), hit: new Int32Array(n), hits: 0 };
   }
 }
 

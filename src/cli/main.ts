@@ -175,7 +175,7 @@ export async function main(argv: string[]): Promise<number> {
       if (sub !== 'revoke') throw new UsageError('sessions needs list or revoke');
       if ((values.user === undefined) === (values.id === undefined)) throw new UsageError('sessions revoke needs --user U or --id ID');
       if (values.deprovision && values.user === undefined) throw new UsageError('--deprovision needs --user U');
-      return runSessionsCommand(await load(values.config), { action: 'revoke', user: values.user, id: values.id, json: values.json ?? false, ...(values.deprovision ? { deprovision: true } : {}) }, out, values.deprovision ? auditLogger() : undefined);
+      return runSessionsCommand(await load(values.config), { action: 'revoke', user: values.user, id: values.id, json: values.json ?? false, ...(values.deprovision ? { deprovision: true } : {}) }, out, auditLogger());
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

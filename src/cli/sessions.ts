@@ -6,6 +6,8 @@ import { GateError } from '../errors.js';
 import { SESSION_KEY_PREFIX, sessionKeyOfHash, userSessionsIndex, type GateSession } from '../gateway/sessions.js';
 import { endNetboxSession } from '../netbox/session.js';
 import { createProxyTarget } from '../netbox/target.js';
+import { createSource } from '../sources/factory.js';
+import type { Source } from '../sources/source.js';
 import { createDeprovisioner } from '../lifecycle/deprovision.js';
 import { netboxClientFromConfig } from '../netbox/api/config.js';
 import { managedUsers } from '../netbox/api/users.js';
@@ -135,6 +137,17 @@ export async function findSessions(store: KeyValueStore, by: { user?: string; id
 async function revokeSessions(cfg: GateConfig, store: KeyValueStore, found: Found[], logger: Logger): Promise<SessionSummary[]> {
   const target = createProxyTarget(cfg.netbox.url, cfg.netbox.timeout);
   const nb = { logoutPath: cfg.netbox.logoutPath, sessionCookie: cfg.netbox.sessionCookie, host: new URL(cfg.server.publicUrl).host };
+  // The sources' own end of a session, as the gateway does when it ends one (RADIUS sends its
+  // Accounting-Stop, Acct-Terminate-Cause Admin-Reset): built only for the sources of the
+  // sessions found (building one contacts nothing), closed at the end.
+  const sources = new Map<string, Source | undefined>();
+  const sourceOf = (id: string): Source | undefined => {
+    if (!sources.has(id)) {
+      const c = cfg.sources.find((x) => x.id === id);
+      sources.set(id, c ? createSource(c, { logger }) : undefined);
+    }
+    return sources.get(id);
+  };
   const done: SessionSummary[] = [];
   try {
     for (const f of found) {
@@ -143,10 +156,16 @@ async function revokeSessions(cfg: GateConfig, store: KeyValueStore, found: Foun
       await store.delete(sessionKeyOfHash(f.hash));
       await store.removeFromIndex(userSessionsIndex(f.s.decision.username), f.hash);
       if (f.s.netboxSession) await endNetboxSession(target, nb, f.s.netboxSession, logger);
+      const src = sourceOf(f.s.sourceId);
+      if (src?.onSessionEnd) {
+        const info = { sessionId: f.s.logId ?? f.hash.slice(0, 16), identity: f.s.identity, state: f.s.sourceState, startedAt: f.s.createdAt, clientIp: f.s.clientIp };
+        await src.onSessionEnd(info, 'revoked').catch((err: unknown) => logger.warn({ err: (err as Error).message, source: f.s.sourceId }, 'session end hook failed'));
+      }
       done.push(summarise(cfg, f.hash, f.s));
     }
   } finally {
     target.destroy();
+    await Promise.allSettled([...sources.values()].map((src) => src?.close()));
   }
   return done;
 }

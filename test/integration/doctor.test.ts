@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -97,13 +98,13 @@ policy:
 `;
 
   /** Runs the real binary; NETBOX_GATE_DOCTOR_TOKEN is the admin's token unless `token: false`. */
-  const doctor = (yaml: string, opts: { token?: boolean; json?: boolean } = {}): Promise<Run> => {
+  const doctor = (yaml: string, opts: { token?: boolean; json?: boolean; args?: string[] } = {}): Promise<Run> => {
     const file = join(dir.path, `doctor-${Math.random().toString(16).slice(2)}.yaml`);
     writeFileSync(file, yaml);
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.NETBOX_GATE_DOCTOR_TOKEN;
     if (opts.token !== false) env.NETBOX_GATE_DOCTOR_TOKEN = nb.adminAuthorization;
-    const args = [cliPath(), 'doctor', '--config', file, ...(opts.json === false ? [] : ['--json'])];
+    const args = [cliPath(), 'doctor', '--config', file, ...(opts.json === false ? [] : ['--json']), ...(opts.args ?? [])];
     return new Promise((resolve) => {
       execFile(process.execPath, args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
         const code = err ? Number((err as { code?: number }).code ?? 1) : 0;
@@ -257,6 +258,44 @@ policy:
       assert.match(trust, /if anyone is able to get access to Netbox, around Pomerium, that person could create a header with a username and impersonate that user/);
       assert.match(trust, /bind it to 127\.0\.0\.1/);
       assert.match(line(r, 'netbox: probe cleanup').detail, /deleted the NetBox user .* and ended its \d+ NetBox sessions/);
+      assert.deepEqual(await probeUsers(), [], 'the probe user is gone');
+    } finally {
+      await new Promise<void>((resolve) => fwd.close(() => resolve()));
+    }
+  });
+
+  it('netbox.url beyond loopback and NetBox trusting a header sent there directly fails; --netbox-private (only the gateway reaches it) makes it a warning', async () => {
+    // NetBox on a network address (a private network, another host): doctor cannot see who else
+    // reaches it, only that a header sent directly was honoured. This host's own non-loopback
+    // address, forwarded to the test NetBox, stands for it.
+    const addr = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && !a.internal && a.family === 'IPv4')?.address;
+    assert.ok(addr, 'the test needs a non-loopback IPv4 address on this host');
+    const fwd = net.createServer((c) => {
+      const up = net.connect(nbPort, '127.0.0.1');
+      c.pipe(up).pipe(c);
+      c.on('error', () => up.destroy());
+      up.on('error', () => c.destroy());
+    });
+    await new Promise<void>((resolve, reject) => fwd.once('error', reject).listen(0, addr, resolve));
+    try {
+      const url = `http://${addr}:${(fwd.address() as net.AddressInfo).port}`;
+      const yaml = config().replace(`url: http://127.0.0.1:${nbPort}`, `url: ${url}`);
+      assert.notEqual(yaml, config());
+      const r = await doctor(yaml);
+      assert.equal(r.code, 1);
+      assert.deepEqual(broken(r), ['fail netbox: header trust']);
+      const trust = line(r, 'netbox: header trust').detail;
+      assert.match(trust, new RegExp(`NetBox at ${url.replace(/\./g, '\\.')} logged in a probe user from a X-Remote-User header that doctor sent directly`, 'i'));
+      assert.match(trust, /bind it to 127\.0\.0\.1/);
+      assert.match(trust, /rerun with --netbox-private/);
+      assert.deepEqual(await probeUsers(), [], 'the probe user is gone');
+
+      const stated = await doctor(yaml, { args: ['--netbox-private'] });
+      assert.equal(stated.code, 0, stated.stdout);
+      assert.deepEqual(broken(stated), ['warn netbox: header trust']);
+      assert.match(line(stated, 'netbox: header trust').detail, /You stated \(--netbox-private\) that only the gateway can reach it; keep it so/);
       assert.deepEqual(await probeUsers(), [], 'the probe user is gone');
     } finally {
       await new Promise<void>((resolve) => fwd.close(() => resolve()));

@@ -16,6 +16,7 @@ import { clearCookie, getCookie, serializeCookie } from './cookies.js';
 import type { Lane } from '../netbox/target.js';
 import { proxyRequest, readSmallBody, UpstreamError } from './proxy.js';
 import { safeReturnPath } from './redirect.js';
+import { requestTarget, type RequestTarget } from './target-path.js';
 import { redirect, sendJson, sendOutcome, wantsHtml } from './respond.js';
 import type { createRoutes } from './routes.js';
 import type { Client, GateSession, ProxyAssertion, SessionState } from './sessions.js';
@@ -89,8 +90,7 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
 
   /** The first trusted proxy source that asserts an identity for this request, if any. */
   const assertedIdentity = async (req: http.IncomingMessage, res: http.ServerResponse, client: Client): Promise<ProxyAssertion | undefined | 'answered'> => {
-    for (const src of ctx.rt().sources.values()) {
-      if (src.flow !== 'proxy') continue;
+    for (const src of ctx.rt().proxySources) {
       try {
         const r = await src.identify({ remoteAddress: req.socket.remoteAddress ?? '', headers: req.headers }, { clientIp: client.ip });
         if (r) return { source: src, result: r };
@@ -106,16 +106,15 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
   return async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {
     const rt = ctx.rt();
     const client = clientOf(rt, req);
-    let url: URL;
+    let target: RequestTarget;
     try {
-      if (!(req.url ?? '').startsWith('/')) throw new Error('absolute-form request target');
-      url = new URL(req.url ?? '/', rt.publicUrl);
+      target = requestTarget(req.url, rt.publicUrl);
     } catch {
       return sendJson(res, 400, { detail: 'Bad request target' });
     }
     const prefix = rt.cfg.server.pathPrefix;
-    const pathname = url.pathname;
-    if (pathname === prefix || pathname.startsWith(prefix + '/')) return routes.handle(req, res, url, client);
+    const pathname = target.pathname;
+    if (pathname === prefix || pathname.startsWith(prefix + '/')) return routes.handle(req, res, target.url(), client);
 
     // 2. NetBox API tokens pass untouched: no gateway sign-in, no identity headers (NetBox would
     // log the header user into a session and drop the token identity, and fail CSRF on writes).
@@ -131,10 +130,14 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
       if (!slot.ok) return busy('client');
       try {
         let body: Buffer | undefined;
-        try {
-          body = await readSmallBody(req, SMALL_BODY);
-        } catch {
-          return res.destroy(); // the client went away or ran out of time (server.timeouts)
+        // Awaited only when there is a body: an await before the request goes to NetBox puts the
+        // rest of Node's work on this request (it runs first) on the way there.
+        if (req.headers['content-length'] !== undefined && req.headers['transfer-encoding'] === undefined) {
+          try {
+            body = await readSmallBody(req, SMALL_BODY);
+          } catch {
+            return res.destroy(); // the client went away or ran out of time (server.timeouts)
+          }
         }
         if (!slot.connect()) return busy('token_pool');
         return await proxy(req, res, client, undefined, [], 'token', body);
@@ -144,14 +147,15 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
     }
 
     // 3. Trusted upstream proxies.
-    const asserted = await assertedIdentity(req, res, client);
+    const asserted = rt.proxySources.length > 0 ? await assertedIdentity(req, res, client) : undefined;
     if (asserted === 'answered') return;
 
     // 4. The gateway session.
     const cookieName = gatewayCookieNames(rt.cfg.sessions.cookieName).session;
     let id = getCookie(req.headers.cookie, cookieName);
     let state: SessionState = { ended: 'none' };
-    if (id) state = await ctx.sessions.currentSession(id, client, asserted);
+    // Without an await when the session is at hand and needs nothing (see store.ts, peekShared).
+    if (id) state = (asserted ? undefined : ctx.sessions.currentSessionNow(id)) ?? (await ctx.sessions.currentSession(id, client, asserted));
 
     // 5. Sign-out through NetBox's own logout link; admission of a proxy-asserted user.
     if (pathname === rt.cfg.netbox.logoutPath) return routes.signOut(req, res);
@@ -170,6 +174,7 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
     // 6. Not signed in.
     if (!state.s) {
       const cookies = id ? [clearCookie(cookieName, cookieOpts)] : [];
+      const url = target.url();
       const next = pathname === rt.cfg.netbox.loginPath ? safeReturnPath(url.searchParams.get('next'), prefix) : safeReturnPath(url.pathname + url.search, prefix);
       if (state.ended === 'denied' || state.ended === 'stale') {
         return sendOutcome(req, res, { kind: 'session_ended', cause: state.ended }, { cookies, link: { href: signIn.loginUrl(next), text: 'Sign in' } });
@@ -179,7 +184,7 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
     }
 
     // 7. Signed in.
-    if (pathname === rt.cfg.netbox.loginPath && wantsHtml(req)) return redirect(res, safeReturnPath(url.searchParams.get('next'), prefix), setCookies);
+    if (pathname === rt.cfg.netbox.loginPath && wantsHtml(req)) return redirect(res, safeReturnPath(target.url().searchParams.get('next'), prefix), setCookies);
     return proxy(req, res, client, { id: id!, s: state.s }, setCookies);
   };
 }

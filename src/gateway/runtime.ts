@@ -4,7 +4,7 @@
 // (createLimits) and handed to every generation; they read their limits from the current one.
 import type { GateConfig } from '../config/load.js';
 import { createSource } from '../sources/factory.js';
-import type { Source, SourceDeps } from '../sources/source.js';
+import type { ProxySource, Source, SourceDeps } from '../sources/source.js';
 import type { GatewayMetrics } from '../metrics/hooks.js';
 import type { Logger } from '../types.js';
 import { compileHeaderPlan, type HeaderPlan } from '../netbox/headers.js';
@@ -27,6 +27,8 @@ export interface Runtime {
   policyVersion: string;
   cfg: GateConfig;
   sources: Map<string, Source>;
+  /** The sources that identify users from a trusted proxy's headers, asked on every request. */
+  proxySources: readonly ProxySource[];
   headers: HeaderPlan;
   target: ProxyTarget;
   publicUrl: URL;
@@ -100,6 +102,7 @@ export function buildRuntime(cfg: GateConfig, logger: Logger, deps: RuntimeDeps 
     policyVersion: policyVersion(cfg),
     cfg,
     sources,
+    proxySources: [...sources.values()].filter((s): s is ProxySource => s.flow === 'proxy'),
     headers: compileHeaderPlan(cfg),
     target: createProxyTarget(cfg.netbox.url, cfg.netbox.timeout, cfg.netbox.connections),
     publicUrl,

@@ -6,7 +6,7 @@ import { endNetboxSession } from '../netbox/session.js';
 import { decisionFingerprint } from '../policy/evaluate.js';
 import type { SessionEndCause, SignInResult, Source, SourceState } from '../sources/source.js';
 import type { GatewayLifecycle } from '../lifecycle/gateway.js';
-import type { KeyValueStore } from '../store/store.js';
+import { ASK, type KeyValueStore } from '../store/store.js';
 import type { Decision, Identity, Logger } from '../types.js';
 import { admit } from './admission.js';
 import type { Runtime } from './runtime.js';
@@ -294,6 +294,19 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
   };
 
   /**
+   * currentSession without waiting, for the usual request: the session as the store holds it
+   * in this process, with nothing to do. Undefined when only currentSession can say (the store
+   * must be asked, or the session needs work).
+   */
+  const currentSessionNow = (id: string): SessionState | undefined => {
+    if (!store.peekShared) return undefined;
+    const shared = store.peekShared<GateSession>(sessionKey(id));
+    if (shared === ASK) return undefined;
+    if (!shared) return { ended: 'none' };
+    return untouched(shared, runtime(), now()) ? { s: shared } : undefined;
+  };
+
+  /**
    * True when bringUpToDate would change nothing and end nothing: each condition below is the
    * negation of one of its branches, in its order.
    */
@@ -383,5 +396,5 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     return { s };
   };
 
-  return { sessionKey, saveSession, endSession, endUserSessions, startSession, currentSession };
+  return { sessionKey, saveSession, endSession, endUserSessions, startSession, currentSession, currentSessionNow };
 }

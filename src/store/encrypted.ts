@@ -5,7 +5,7 @@
 // never a crash.
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Logger } from '../types.js';
-import { deepFreeze, type KeyValueStore } from './store.js';
+import { ASK, deepFreeze, type KeyValueStore } from './store.js';
 
 const VERSION = 'v1';
 const IV = 12;
@@ -97,6 +97,14 @@ export function createEncryptedStore(inner: KeyValueStore, opts: { keys: readonl
   return {
     get: async <T>(key: string) => open<T>(key, await inner.get<unknown>(key)),
     getShared: async <T>(key: string) => openShared<T>(key, await inner.get<unknown>(key)),
+    peek: (key) => {
+      const stored = inner.peek ? inner.peek(key) : ASK;
+      return stored === ASK ? ASK : open(key, stored);
+    },
+    peekShared: <T>(key: string) => {
+      const stored = inner.peek ? inner.peek(key) : ASK;
+      return stored === ASK ? ASK : openShared<T>(key, stored);
+    },
     set: (key, value, ttlMs) => inner.set(key, seal(key, value), ttlMs),
     update: (key, value, ttlMs) => inner.update(key, seal(key, value), ttlMs),
     delete: (key) => {

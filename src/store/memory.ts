@@ -93,6 +93,8 @@ export function createMemoryStore(opts: { now?: () => number; sweepEveryMs?: num
     async getShared<T>(key: string) {
       return readShared<T>(key);
     },
+    peek: (key) => read(key),
+    peekShared: <T>(key: string) => readShared<T>(key),
     async set(key, value, ttlMs) {
       put(key, value, ttlMs);
     },

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { GateError } from '../errors.js';
 import type { Logger } from '../types.js';
-import type { KeyValueStore } from './store.js';
+import { ASK, type KeyValueStore } from './store.js';
 
 export interface RedisStoreOptions {
   /** redis://[user:password@]host[:port][/db] or rediss:// (TLS). */
@@ -129,6 +129,7 @@ export function createRedisStore(o: RedisStoreOptions): KeyValueStore & { ready(
       });
     },
     get: <T>(key: string) => guard('get', async () => (cache ? ((await cache.get(key)) as T | undefined) : parse<T>(await client.get(key)))),
+    peek: (key) => (cache ? cache.peek(key) : ASK),
     set: (key, value, ttlMs) =>
       guard('set', async () => {
         cache?.drop(key);
@@ -230,6 +231,8 @@ const INVALIDATE = '__redis__:invalidate';
 interface TrackedCache {
   /** The parsed value, undefined when absent. */
   get(key: string): Promise<unknown>;
+  /** The cached value when `get` would answer from the cache, else ASK. */
+  peek(key: string): unknown;
   drop(key: string): void;
   close(): Promise<void>;
 }
@@ -338,6 +341,11 @@ function createTrackedCache(client: Redis, o: RedisStoreOptions): TrackedCache |
   void start();
 
   return {
+    peek(key) {
+      if (!cacheable(key)) return ASK;
+      const hit = entries.get(key);
+      return on && hit && Date.now() - hit.at < MAX_AGE_MS ? valueOf(hit) : ASK;
+    },
     async get(key) {
       if (!cacheable(key)) {
         const raw = await client.get(key);

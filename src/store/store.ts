@@ -1,6 +1,9 @@
 // Where gateway sessions live. One small key/value interface so the in-memory store and the
 // shared store (Redis) run the same shared test suite (test/unit/store/store-suite.ts).
 
+/** What peek and peekShared answer when only the store itself (over the network) can say. */
+export const ASK: unique symbol = Symbol('ask the store');
+
 export interface KeyValueStore {
   get<T>(key: string): Promise<T | undefined>;
   /**
@@ -9,6 +12,18 @@ export interface KeyValueStore {
    * request; a caller that needs to change it copies it first.
    */
   getShared?<T>(key: string): Promise<Readonly<T> | undefined>;
+  /**
+   * Optional: what `get` would give, when that is known in this process without waiting (the
+   * memory store's value, a Redis value the cache holds and Redis has not invalidated); ASK
+   * when only the store can say.
+   */
+  peek?(key: string): unknown;
+  /**
+   * Optional: `getShared` without waiting, or ASK. The signed-in request uses it to go on to
+   * NetBox without an await: an await there lets the rest of Node's work on the request run
+   * first, on the way to NetBox (pipeline.ts).
+   */
+  peekShared?<T>(key: string): Readonly<T> | undefined | typeof ASK;
   /** Stores a JSON-serialisable value; it disappears after ttlMs. */
   set(key: string, value: unknown, ttlMs: number): Promise<void>;
   /**

@@ -6,10 +6,10 @@ import { runSharedSuite, runStoreSuite } from './store-suite.js';
 
 describe('memory store', () => {
   runStoreSuite(async (clock) => createMemoryStore({ now: () => clock.now }));
-  runSharedSuite(async (clock) => createMemoryStore({ now: () => clock.now }));
+  runSharedSuite(async (clock) => createMemoryStore({ now: () => clock.now }), { local: true });
 });
 
 describe('memory store, encrypted', () => {
   runStoreSuite(async (clock) => createEncryptedStore(createMemoryStore({ now: () => clock.now }), { keys: [Buffer.alloc(32, 7)], logger: silentLogger }));
-  runSharedSuite(async (clock) => createEncryptedStore(createMemoryStore({ now: () => clock.now }), { keys: [Buffer.alloc(32, 7)], logger: silentLogger }));
+  runSharedSuite(async (clock) => createEncryptedStore(createMemoryStore({ now: () => clock.now }), { keys: [Buffer.alloc(32, 7)], logger: silentLogger }), { local: true });
 });

@@ -3,7 +3,7 @@
 // `advance` moves the store's clock: the memory store's fake one, or real time for Redis.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { KeyValueStore } from '../../../src/store/store.js';
+import { ASK, type KeyValueStore } from '../../../src/store/store.js';
 
 export interface StoreFixture {
   /** A fresh, empty store whose clock starts at clock.now. */
@@ -163,7 +163,34 @@ export function runStoreSuite(fixture: StoreFixture | StoreFixture['make']): voi
  * getShared, for the stores that have it (the memory store, and any store wrapped in
  * encryption): the session read on every request is parsed once per stored value and shared.
  */
-export function runSharedSuite(make: StoreFixture['make']): void {
+export function runSharedSuite(make: StoreFixture['make'], o: { local?: boolean } = {}): void {
+  it('peekShared answers without waiting with what getShared gives, or ASK; never a value that was replaced or deleted', async () => {
+    const s = await make({ now: 0 });
+    assert.ok(s.peekShared, 'this store can be asked without waiting');
+    const key = 'sess:peek';
+    const absent = s.peekShared(key);
+    assert.ok(absent === undefined || (!o.local && absent === ASK));
+    await s.set(key, { n: 1 }, 10_000);
+    const shared = await s.getShared!<{ n: number }>(key);
+    let peeked = s.peekShared(key);
+    // A Redis store caches what it reads once its invalidations are on (just after connecting).
+    for (let i = 0; i < 100 && peeked === ASK && !o.local; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await s.getShared!(key);
+      peeked = s.peekShared(key);
+    }
+    assert.equal(peeked, shared, 'the object getShared gave, without waiting');
+    await s.update(key, { n: 2 }, 10_000);
+    const after = s.peekShared<{ n: number }>(key);
+    if (o.local) assert.equal((after as { n: number }).n, 2);
+    else assert.ok(after === ASK || (after as { n: number }).n === 2, 'not the replaced value');
+    await s.delete(key);
+    const gone = s.peekShared(key);
+    assert.ok(gone === undefined || (!o.local && gone === ASK), 'not the deleted value');
+    await s.close();
+  });
+
+
   it('getShared hands out one frozen object per stored value; a write (or delete) is seen at once', async () => {
     const s = await make({ now: 0 });
     assert.ok(s.getShared, 'this store shares values');

@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startDemoIdp } from '../demo/idp.js';
-import { cliPath, CookieClient, freePort, rssMiB, signInThroughDemoIdp, spawnOwned, startRedisServer, waitUntilOk, writeResult } from './support.js';
+import { BARE_PROXY, cliPath, CookieClient, freePort, rssMiB, signInThroughDemoIdp, spawnOwned, startRedisServer, waitUntilOk, writeResult } from './support.js';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
@@ -99,17 +99,9 @@ const nginx = spawnOwned(NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g',
 const upUrl = `http://127.0.0.1:${nginxPort}`;
 await waitUntilOk(`${upUrl}/`);
 
-// ---- The bare Node streaming proxy (no header work, no sessions): node -e NAIVE <port> <upstream port>.
-const NAIVE = `
-const http = require('node:http');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const s = http.createServer((req, res) => {
-  const up = http.request({ host: '127.0.0.1', port: Number(process.argv[2]), method: req.method, path: req.url, headers: req.headers, agent }, (r) => { res.writeHead(r.statusCode, r.headers); r.pipe(res); });
-  req.pipe(up);
-});
-s.listen(Number(process.argv[1]), '127.0.0.1');`;
+// ---- The bare Node streaming proxy (no header work, no sessions): node -e BARE_PROXY <port> <upstream port> (support.ts).
 const naivePort = await freePort();
-const naive = spawnOwned(process.execPath, ['-e', NAIVE, String(naivePort), String(nginxPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+const naive = spawnOwned(process.execPath, ['-e', BARE_PROXY, String(naivePort), String(nginxPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
 await waitUntilOk(`http://127.0.0.1:${naivePort}/`);
 
 // ---- Redis (two servers: the gateway's and oauth2-proxy's, so each memory delta is its own).
@@ -594,7 +586,7 @@ async function netboxComparison() {
     // the direct client's headers: what one more process on the way costs on this machine, so
     // the gateway's own share of the ratio can be read.
     const barePort = await freePort();
-    const bare = spawnOwned(process.execPath, ['-e', NAIVE, String(barePort), String(nbPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const bare = spawnOwned(process.execPath, ['-e', BARE_PROXY, String(barePort), String(nbPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
     const bareUrl = `http://127.0.0.1:${barePort}`;
     const paths = [
       { name: 'gateway', base: gw.url, headers: (c: (typeof cases)[number]) => c.gw },

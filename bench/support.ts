@@ -8,6 +8,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * The bare Node streaming proxy the benchmarks compare with (no header work, no sessions):
+ * `node -e BARE_PROXY <port> <upstream port>`.
+ */
+export const BARE_PROXY = `
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const s = http.createServer((req, res) => {
+  const up = http.request({ host: '127.0.0.1', port: Number(process.argv[2]), method: req.method, path: req.url, headers: req.headers, agent }, (r) => { res.writeHead(r.statusCode, r.headers); r.pipe(res); });
+  req.pipe(up);
+});
+s.listen(Number(process.argv[1]), '127.0.0.1');`;
+
 /** A TCP port on 127.0.0.1 nobody listens on right now. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

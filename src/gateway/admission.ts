@@ -33,13 +33,36 @@ export function admit(rt: Runtime, logger: Logger, event: AdmissionEvent, identi
   }
   const mode = o.audit ?? 'always';
   const changed = !o.previous || o.previous.allowed !== d.allowed || decisionFingerprint(o.previous) !== decisionFingerprint(d);
-  if (mode === 'always' || (mode === 'if-changed' && changed)) {
-    const reason = d.allowed ? '' : (d.reasonCode ?? 'denied');
-    rt.metrics?.decision({ event, allowed: d.allowed, reason });
-    if (event === 'sign_in') rt.metrics?.signIn({ source: identity.sourceId, result: d.allowed ? 'allowed' : 'denied', reason });
-    const extra: { clientIp?: string; sourceGroups?: string[] } = { sourceGroups: identity.groups };
-    if (o.clientIp) extra.clientIp = o.clientIp;
-    auditDecision(logger, event, d, extra);
+  if (mode === 'always' || (mode === 'if-changed' && changed)) recordAdmission(rt, logger, event, identity, d, o.clientIp);
+  return d;
+}
+
+/** The audit line and metrics of one admission (admit does it unless told not to). */
+export function recordAdmission(rt: Runtime, logger: Logger, event: AdmissionEvent, identity: Identity, d: Decision, clientIp?: string): void {
+  const reason = d.allowed ? '' : (d.reasonCode ?? 'denied');
+  rt.metrics?.decision({ event, allowed: d.allowed, reason });
+  if (event === 'sign_in') rt.metrics?.signIn({ source: identity.sourceId, result: d.allowed ? 'allowed' : 'denied', reason });
+  const extra: { clientIp?: string; sourceGroups?: string[] } = { sourceGroups: identity.groups };
+  if (clientIp) extra.clientIp = clientIp;
+  auditDecision(logger, event, d, extra);
+}
+
+/**
+ * A sign-in the policy allows, after the lifecycle's look at it (lifecycle/gateway.ts
+ * signedIn, which also reactivates a deprovisioned NetBox user): refused when the identity
+ * provider deactivated the user through SCIM. Audited once, with the outcome that holds.
+ */
+export async function admitSignIn(
+  rt: Runtime,
+  logger: Logger,
+  identity: Identity,
+  clientIp: string,
+  signedIn: ((d: Decision) => Promise<'deactivated' | undefined>) | undefined,
+): Promise<Decision> {
+  let d = admit(rt, logger, 'sign_in', identity, { clientIp, audit: 'never' });
+  if (d.allowed && signedIn && (await signedIn(d)) === 'deactivated') {
+    d = { ...d, allowed: false, groups: [], superuser: false, staff: false, reasonCode: 'deactivated_at_source', reason: 'the identity provider deactivated this account (SCIM)' };
   }
+  recordAdmission(rt, logger, 'sign_in', identity, d, clientIp);
   return d;
 }

@@ -9,7 +9,7 @@
 //      the identity headers, and NetBox refusing that user gets a clear page.
 import type http from 'node:http';
 import { decisionFingerprint } from '../policy/evaluate.js';
-import { admit } from './admission.js';
+import { admitSignIn } from './admission.js';
 import { clientOf } from './client.js';
 import { gatewayCookieNames, type GatewayContext } from './context.js';
 import { clearCookie, getCookie, serializeCookie } from './cookies.js';
@@ -162,9 +162,10 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
     const cookieOpts = { secure: rt.secureCookies };
     const setCookies: string[] = [];
     if (!state.s && asserted) {
-      const d = admit(rt, logger, 'sign_in', asserted.result.identity, { clientIp: client.ip });
+      const lifecycle = ctx.lifecycle;
+      const identity = asserted.result.identity;
+      const d = await admitSignIn(rt, logger, identity, client.ip, lifecycle ? (allowed) => lifecycle.signedIn(allowed, identity) : undefined);
       if (!d.allowed) return sendOutcome(req, res, { kind: 'denied', decision: d }, { link: { href: `${prefix}/login?switch=1`, text: 'Sign in as someone else' } });
-      await ctx.lifecycle?.signedIn(d, asserted.result.identity);
       const started = await ctx.sessions.startSession(asserted.result, asserted.source, d, client);
       id = started.id;
       state = { s: started.session };

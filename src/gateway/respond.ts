@@ -59,6 +59,7 @@ const DENY_HINT: Record<DenyReason, string> = {
   no_allow_rule: 'no rule of the access policy allows this account',
   no_username: 'the identity source sent no user name',
   unsafe_username: 'the user name cannot be passed to NetBox',
+  deactivated_at_source: 'your identity provider has deactivated this account',
 };
 
 const SESSION_ENDS: Record<SessionEndCause, Presentation> = {

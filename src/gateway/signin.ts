@@ -5,7 +5,7 @@ import type http from 'node:http';
 import { GateError, isGateError } from '../errors.js';
 import type { SignInResult, Source, SourceState } from '../sources/source.js';
 import type { DenyReason } from '../types.js';
-import { admit } from './admission.js';
+import { admitSignIn } from './admission.js';
 import { gatewayCookieNames, type GatewayContext } from './context.js';
 import { clearCookie, getCookie, serializeCookie } from './cookies.js';
 import { signInPage, type SourceChoice } from './pages.js';
@@ -80,7 +80,11 @@ export function createSignIn(ctx: GatewayContext) {
    * A fresh session id at every sign-in (no fixation); the browser's previous session ends.
    */
   const finish = async (req: http.IncomingMessage, res: http.ServerResponse, src: Source, result: SignInResult, next: string, client: Client, extraCookies: string[] = []) => {
-    const d = admit(rt(), ctx.logger, 'sign_in', result.identity, { clientIp: client.ip });
+    // Before NetBox sees the headers: an inactive managed NetBox user (deprovisioned earlier)
+    // is active again, or NetBox would refuse the user this policy allows (needs netbox.api);
+    // unless the identity provider deactivated the user through SCIM: then no session starts.
+    const lifecycle = ctx.lifecycle;
+    const d = await admitSignIn(rt(), ctx.logger, result.identity, client.ip, lifecycle ? (allowed) => lifecycle.signedIn(allowed, result.identity) : undefined);
     if (!d.allowed) {
       const notice: DenialNotice = { user: d.username, next };
       if (d.reason) notice.reason = d.reason;
@@ -89,9 +93,6 @@ export function createSignIn(ctx: GatewayContext) {
       // A redirect, so the address bar leaves the callback URL and a reload does not replay it.
       return redirect(res, `${prefix()}/denied`, [...extraCookies, serializeCookie(names().notice, sealed, { ...cookieOpts(), path: prefix(), maxAgeSeconds: NOTICE_TTL / 1000 })]);
     }
-    // Before NetBox sees the headers: an inactive managed NetBox user (deprovisioned earlier)
-    // is active again, or NetBox would refuse the user this policy allows (needs netbox.api).
-    await ctx.lifecycle?.signedIn(d, result.identity);
     const old = getCookie(req.headers.cookie, names().session);
     if (old) await ctx.sessions.endSession(old, await ctx.store.get(ctx.sessions.sessionKey(old)), 'logout');
     const { id } = await ctx.sessions.startSession(result, src, d, client);

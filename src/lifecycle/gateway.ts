@@ -22,8 +22,12 @@ export interface GatewayLifecycle {
    * through the API (`reactivate`: an inactive user is set active too). [] without netbox.api.
    */
   applyDecision(username: string, d: Decision, why: LifecycleWhy, o?: { reactivate?: boolean }): Promise<AppliedChange[]>;
-  /** An allowed sign-in, awaited before the session starts (so before NetBox sees the headers). */
-  signedIn(d: Decision, identity: Identity): Promise<void>;
+  /**
+   * An allowed sign-in, awaited before the session starts (so before NetBox sees the headers).
+   * 'deactivated' when the identity provider deactivated the user through SCIM: the sign-in is
+   * then refused, not the NetBox user reactivated.
+   */
+  signedIn(d: Decision, identity: Identity): Promise<'deactivated' | undefined>;
   /** A session learned the user may no longer use NetBox; runs in the background. */
   revoked(username: string, why: LifecycleWhy): void;
   close(): Promise<void>;
@@ -69,7 +73,7 @@ export function createGatewayLifecycle(deps: GatewayLifecycleDeps): GatewayLifec
     },
     async signedIn(d, identity) {
       const dp = deprovisioner();
-      if (!dp) return;
+      if (!dp) return undefined;
       try {
         const oid = identity.attributes['oid'];
         await recordSignIn(store, d.username, { source: identity.sourceId, kind: identity.sourceKind, sourceUser: identity.username, lastSignInAt: now(), ...(typeof oid === 'string' ? { oid } : {}) });
@@ -79,11 +83,12 @@ export function createGatewayLifecycle(deps: GatewayLifecycleDeps): GatewayLifec
       // A sign-in must not undo a deactivation the IdP pushed through SCIM (docs/scim.md).
       if ((await scimUserStatus(store, d.username).catch(() => 'unknown')) === 'inactive') {
         logger.warn({ audit: 'reactivate', user: d.username, trigger: 'sign_in', detail: 'deactivated through SCIM', result: 'skipped' }, `reactivate ${d.username}: skipped, SCIM says the user is inactive`);
-        return;
+        return 'deactivated';
       }
       // A failure is logged (audit line, result failed) and the sign-in goes on: NetBox then
       // refuses an inactive user itself and the gateway shows "your NetBox account is disabled".
       await dp.reactivate(d.username, { trigger: 'sign_in', detail: `allowed sign-in through ${identity.sourceId}` }, { quiet: true });
+      return undefined;
     },
     revoked(username, why) {
       const dp = deprovisioner();

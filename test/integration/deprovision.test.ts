@@ -20,6 +20,8 @@ import { createDeprovisioner } from '../../src/lifecycle/deprovision.js';
 import { createGatewayLifecycle } from '../../src/lifecycle/gateway.js';
 import { scimLifecycleFromGateway } from '../../src/lifecycle/scim.js';
 import { scimIdentity } from '../../src/scim/lifecycle.js';
+import type { UserFields } from '../../src/scim/resource.js';
+import { scimState } from '../../src/scim/state.js';
 import { openStore } from '../../src/store/open.js';
 import { createNetboxClient } from '../../src/netbox/api/client.js';
 import { managedUsers } from '../../src/netbox/api/users.js';
@@ -293,6 +295,33 @@ describe('deprovisioning (real NetBox 4.7, demo IdP)', { timeout: 600_000 }, () 
       await gl.close();
       await store.close();
     }
+  });
+
+  it('a user the IdP deactivated through SCIM is refused at sign-in, with that reason: no session, and the NetBox user is not reactivated', async () => {
+    const cfg = parseConfigText(yaml, join(tmpdir(), 'gw.yaml'), { ...process.env, ...env() });
+    const store = await openStore(cfg.sessions, recordingLogger());
+    const state = scimState(store);
+    // What a SCIM PATCH active=false leaves in the shared store (scim.test.ts drives the endpoint).
+    const record = state.fresh<UserFields>({ userName: 'bob', active: false });
+    await state.put('user', record, 'bob');
+    try {
+      const c = new CookieClient();
+      const { res } = await signInThroughDemoIdp(c, gwUrl, 'bob', 'bob');
+      const page = await res.text();
+      assert.equal(res.status, 403);
+      assert.match(page, /identity provider deactivated this account/);
+      assert.equal(await sessionStatus(c), 401, 'no session');
+      // One audit line for the sign-in, with the outcome that holds.
+      const line = auditLines('sign_in', 'bob').at(-1);
+      assert.equal(line?.['allowed'], false);
+      assert.match(String(line?.['reason']), /deactivated this account \(SCIM\)/);
+      assert.equal((await netboxUser(nb, 'bob'))?.is_active, true, 'NetBox bob left as he was');
+    } finally {
+      await state.remove('user', record.id, 'bob');
+      await store.close();
+    }
+    // SCIM no longer says so: bob signs in again.
+    assert.equal(await sessionStatus(await signIn('bob')), 200);
   });
 
   it('a local NetBox superuser made by hand is never touched: the deprovisioner skips it with an audit line', async () => {

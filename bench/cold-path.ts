@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDemoIdp } from '../demo/idp.js';
-import { BARE_PROXY, cliPath, CookieClient, freePort, signInThroughDemoIdp, spawnOwned, waitUntilOk, writeResult } from './support.js';
+import { BARE_PROXY, cliPath, CookieClient, demoGatewayYaml, freePort, signInThroughDemoIdp, spawnOwned, waitUntilOk, writeResult } from './support.js';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '300' }, spin: { type: 'string', default: '50' }, kb: { type: 'string', default: '120' }, out: { type: 'string' } },
@@ -81,30 +81,7 @@ const gwPort = await freePort();
 const gwUrl = `http://127.0.0.1:${gwPort}`;
 const SECRET = 'cold-path-secret';
 const idp = await startDemoIdp({ clients: [{ clientId: 'netbox-gate', clientSecret: SECRET, redirectUris: [`${gwUrl}/.netbox-gate/callback/demo`], postLogoutRedirectUris: [] }] });
-writeFileSync(
-  join(dir, 'gw.yaml'),
-  `server:
-  listen: 127.0.0.1:${gwPort}
-  publicUrl: ${gwUrl}
-netbox:
-  url: http://127.0.0.1:${upPort}
-logging:
-  level: warn
-sources:
-  - kind: oidc
-    id: demo
-    issuer: ${idp.issuer}
-    clientId: netbox-gate
-    clientSecret: ${SECRET}
-    insecureAllowHttpIssuer: true
-policy:
-  defaultGroups: [netbox-users]
-  rules:
-    - name: admins
-      groups: [netbox-admins]
-      superuser: true
-`,
-);
+writeFileSync(join(dir, 'gw.yaml'), demoGatewayYaml({ port: gwPort, upstream: `http://127.0.0.1:${upPort}`, issuer: idp.issuer, clientSecret: SECRET }));
 const gw = spawnOwned(process.execPath, [cliPath(), 'serve', '--config', join(dir, 'gw.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
 await waitUntilOk(`${gwUrl}/.netbox-gate/health`, 20_000);
 const client = new CookieClient();

@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startDemoIdp } from '../demo/idp.js';
-import { BARE_PROXY, cliPath, CookieClient, freePort, rssMiB, signInThroughDemoIdp, spawnOwned, startRedisServer, waitUntilOk, writeResult } from './support.js';
+import { BARE_PROXY, cliPath, CookieClient, demoGatewayYaml, freePort, rssMiB, signInThroughDemoIdp, spawnOwned, startRedisServer, waitUntilOk, writeResult } from './support.js';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
@@ -123,32 +123,8 @@ const idp = await startDemoIdp({
 // the memory store as configured by default (no encryptionKeys), Redis with encrypted sessions.
 const KEY = randomBytes(32).toString('base64');
 function gatewayYaml(port: number, upstream: string, store: 'memory' | 'redis', extra = ''): string {
-  return `server:
-  listen: 127.0.0.1:${port}
-  publicUrl: http://127.0.0.1:${port}
-netbox:
-  url: ${upstream}
-  # wrk's 32 connections come from one address: above the default per-client token limit.
-  connections:
-    tokenPerClient: 64
-logging:
-  level: warn
-${extra}${store === 'redis' ? `sessions:\n  store:\n    type: redis\n    url: ${redisGw.url}\n    keyPrefix: "bench:"\n  encryptionKeys: ["${KEY}"]\n` : ''}sources:
-  - kind: oidc
-    id: demo
-    issuer: ${idp.issuer}
-    clientId: netbox-gate
-    clientSecret: ${SECRET}
-    insecureAllowHttpIssuer: true
-policy:
-  defaultGroups: [netbox-users]
-  rules:
-    - name: admins
-      groups: [netbox-admins]
-      superuser: true
-    - name: engineers
-      groups: [network-engineers]
-`;
+  const sessions = store === 'redis' ? `sessions:\n  store:\n    type: redis\n    url: ${redisGw.url}\n    keyPrefix: "bench:"\n  encryptionKeys: ["${KEY}"]\n` : '';
+  return demoGatewayYaml({ port, upstream, issuer: idp.issuer, clientSecret: SECRET, extra: extra + sessions });
 }
 const gateways: ChildProcess[] = [];
 async function startGw(name: string, port: number, yaml: string, nodeFlags: string[] = []) {

@@ -21,6 +21,39 @@ const s = http.createServer((req, res) => {
 });
 s.listen(Number(process.argv[1]), '127.0.0.1');`;
 
+/**
+ * The benchmarks' gateway: one OIDC source (the demo IdP), logging at warn, the demo's policy.
+ * `extra` is YAML placed before `sources:` (a sessions block, limits).
+ */
+export function demoGatewayYaml(o: { port: number; upstream: string; issuer: string; clientSecret: string; extra?: string }): string {
+  return `server:
+  listen: 127.0.0.1:${o.port}
+  publicUrl: http://127.0.0.1:${o.port}
+netbox:
+  url: ${o.upstream}
+  # wrk's 32 connections come from one address: above the default per-client token limit.
+  connections:
+    tokenPerClient: 64
+logging:
+  level: warn
+${o.extra ?? ''}sources:
+  - kind: oidc
+    id: demo
+    issuer: ${o.issuer}
+    clientId: netbox-gate
+    clientSecret: ${o.clientSecret}
+    insecureAllowHttpIssuer: true
+policy:
+  defaultGroups: [netbox-users]
+  rules:
+    - name: admins
+      groups: [netbox-admins]
+      superuser: true
+    - name: engineers
+      groups: [network-engineers]
+`;
+}
+
 /** A TCP port on 127.0.0.1 nobody listens on right now. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -5,6 +5,7 @@ import { auditDecision } from '../audit/audit.js';
 import { headerSafe } from '../netbox/headers.js';
 import { decide, decisionFingerprint } from '../policy/evaluate.js';
 import type { Decision, Identity, Logger } from '../types.js';
+import type { GatewayLifecycle } from '../lifecycle/gateway.js';
 import type { Runtime } from './runtime.js';
 
 export type AdmissionEvent = 'sign_in' | 'refresh' | 'policy_reload';
@@ -52,15 +53,9 @@ export function recordAdmission(rt: Runtime, logger: Logger, event: AdmissionEve
  * signedIn, which also reactivates a deprovisioned NetBox user): refused when the identity
  * provider deactivated the user through SCIM. Audited once, with the outcome that holds.
  */
-export async function admitSignIn(
-  rt: Runtime,
-  logger: Logger,
-  identity: Identity,
-  clientIp: string,
-  signedIn: ((d: Decision) => Promise<'deactivated' | undefined>) | undefined,
-): Promise<Decision> {
+export async function admitSignIn(rt: Runtime, logger: Logger, identity: Identity, clientIp: string, lifecycle: GatewayLifecycle | undefined): Promise<Decision> {
   let d = admit(rt, logger, 'sign_in', identity, { clientIp, audit: 'never' });
-  if (d.allowed && signedIn && (await signedIn(d)) === 'deactivated') {
+  if (d.allowed && lifecycle && (await lifecycle.signedIn(d, identity)) === 'deactivated') {
     d = { ...d, allowed: false, groups: [], superuser: false, staff: false, reasonCode: 'deactivated_at_source', reason: 'the identity provider deactivated this account (SCIM)' };
   }
   recordAdmission(rt, logger, 'sign_in', identity, d, clientIp);

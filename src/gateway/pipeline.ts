@@ -154,17 +154,16 @@ export function createPipeline(ctx: GatewayContext, routes: ReturnType<typeof cr
     const cookieName = gatewayCookieNames(rt.cfg.sessions.cookieName).session;
     let id = getCookie(req.headers.cookie, cookieName);
     let state: SessionState = { ended: 'none' };
-    // Without an await when the session is at hand and needs nothing (see store.ts, peekShared).
-    if (id) state = (asserted ? undefined : ctx.sessions.currentSessionNow(id)) ?? (await ctx.sessions.currentSession(id, client, asserted));
+    // Without an await when the session is at hand and needs nothing (see store.ts, peekShared;
+    // a proxy source's session always needs its assertion checked, so it never is).
+    if (id) state = ctx.sessions.currentSessionNow(id) ?? (await ctx.sessions.currentSession(id, client, asserted));
 
     // 5. Sign-out through NetBox's own logout link; admission of a proxy-asserted user.
     if (pathname === rt.cfg.netbox.logoutPath) return routes.signOut(req, res);
     const cookieOpts = { secure: rt.secureCookies };
     const setCookies: string[] = [];
     if (!state.s && asserted) {
-      const lifecycle = ctx.lifecycle;
-      const identity = asserted.result.identity;
-      const d = await admitSignIn(rt, logger, identity, client.ip, lifecycle ? (allowed) => lifecycle.signedIn(allowed, identity) : undefined);
+      const d = await admitSignIn(rt, logger, asserted.result.identity, client.ip, ctx.lifecycle);
       if (!d.allowed) return sendOutcome(req, res, { kind: 'denied', decision: d }, { link: { href: `${prefix}/login?switch=1`, text: 'Sign in as someone else' } });
       const started = await ctx.sessions.startSession(asserted.result, asserted.source, d, client);
       id = started.id;

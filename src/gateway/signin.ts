@@ -83,8 +83,7 @@ export function createSignIn(ctx: GatewayContext) {
     // Before NetBox sees the headers: an inactive managed NetBox user (deprovisioned earlier)
     // is active again, or NetBox would refuse the user this policy allows (needs netbox.api);
     // unless the identity provider deactivated the user through SCIM: then no session starts.
-    const lifecycle = ctx.lifecycle;
-    const d = await admitSignIn(rt(), ctx.logger, result.identity, client.ip, lifecycle ? (allowed) => lifecycle.signedIn(allowed, result.identity) : undefined);
+    const d = await admitSignIn(rt(), ctx.logger, result.identity, client.ip, ctx.lifecycle);
     if (!d.allowed) {
       const notice: DenialNotice = { user: d.username, next };
       if (d.reason) notice.reason = d.reason;

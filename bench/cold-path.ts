@@ -6,17 +6,18 @@
 //
 // The upstream stands for NetBox: a process that spends --spin ms of CPU on each request (NetBox
 // keeps a core busy while it renders), then sends --kb KiB of JSON with a Content-Length. In
-// front of it: the bare Node streaming proxy of compare.ts, the same on undici's Pool (what
-// the gateway uses for NetBox), and netbox-gate signed in through the demo IdP (session path)
-// and with an API token (token path). Rounds of one request per path, order rotating; medians.
-// CPU per request is read from /proc (clock ticks: indicative at this rate).
+// front of it: nginx as a plain reverse proxy (Debian; the cheapest hop the machine offers), the
+// bare Node streaming proxy of compare.ts, the same on undici's Pool (what the gateway uses for
+// NetBox), and netbox-gate signed in through the demo IdP (session path) and with an API token
+// (token path). Rounds of one request per path, order rotating; medians. CPU per request from
+// each thread's schedstat under /proc/<pid>/task (nanoseconds).
 // Run: npx tsc -p tsconfig.json && node build/bench/cold-path.js [--rounds 300] [--spin 50] [--kb 120]
-import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDemoIdp } from '../demo/idp.js';
-import { BARE_PROXY, cliPath, CookieClient, demoGatewayYaml, freePort, signInThroughDemoIdp, spawnOwned, waitUntilOk, writeResult } from './support.js';
+import { BARE_PROXY, cliPath, CookieClient, cpuUs, demoGatewayYaml, freePort, signInThroughDemoIdp, spawnOwned, startNginxProxy, waitUntilOk, which, writeResult } from './support.js';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '300' }, spin: { type: 'string', default: '50' }, kb: { type: 'string', default: '120' }, out: { type: 'string' } },
@@ -71,11 +72,18 @@ http.createServer((req, res) => {
     onResponseError(c, err) { res.destroy(err); },
   });
 }).listen(Number(process.argv[1]), '127.0.0.1');`;
+const NGINX = which('nginx');
+if (!NGINX) {
+  console.error('bench: nginx not found: run scripts/install-deps.sh nginx');
+  process.exit(2);
+}
+const nginxPort = await freePort();
+const nginx = startNginxProxy(NGINX, dir, nginxPort, upPort);
 const barePort = await freePort();
 const bare = spawnOwned(process.execPath, ['-e', BARE_PROXY, String(barePort), String(upPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
 const undiciPort = await freePort();
 const undici = spawnOwned(process.execPath, ['-e', UNDICI_PROXY, String(undiciPort), String(upPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
-for (const p of [upPort, barePort, undiciPort]) await waitUntilOk(`http://127.0.0.1:${p}/`);
+for (const p of [upPort, nginxPort, barePort, undiciPort]) await waitUntilOk(`http://127.0.0.1:${p}/`);
 
 const gwPort = await freePort();
 const gwUrl = `http://127.0.0.1:${gwPort}`;
@@ -91,6 +99,7 @@ const cookie = [...client.cookies(gwUrl)].map(([k, v]) => `${k}=${v}`).join('; '
 
 const paths: Array<{ name: string; base: string; headers: Record<string, string>; pid: number | undefined }> = [
   { name: 'direct', base: `http://127.0.0.1:${upPort}`, headers: {}, pid: up.pid },
+  { name: 'nginx proxy', base: `http://127.0.0.1:${nginxPort}`, headers: {}, pid: nginx.pid },
   { name: 'bare Node proxy', base: `http://127.0.0.1:${barePort}`, headers: {}, pid: bare.pid },
   { name: 'bare proxy on undici', base: `http://127.0.0.1:${undiciPort}`, headers: {}, pid: undici.pid },
   { name: 'netbox-gate session', base: gwUrl, headers: { Cookie: cookie, Accept: 'application/json' }, pid: gw.pid },
@@ -103,13 +112,8 @@ const one = async (p: (typeof paths)[number]): Promise<number> => {
   if (res.status !== 200 || body.byteLength < KB * 1024) throw new Error(`bench: ${p.name} answered ${res.status} with ${body.byteLength} bytes`);
   return performance.now() - t0;
 };
-/** utime + stime clock ticks of a process. */
-const ticks = (pid: number | undefined) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]);
-};
 for (let i = 0; i < 10; i++) for (const p of paths) await one(p);
-const before = paths.map((p) => ticks(p.pid));
+const before = paths.map((p) => cpuUs(p.pid));
 const times: number[][] = paths.map(() => []);
 for (let r = 0; r < ROUNDS; r++) {
   for (let j = 0; j < paths.length; j++) {
@@ -117,7 +121,6 @@ for (let r = 0; r < ROUNDS; r++) {
     times[k]!.push(await one(paths[k]!));
   }
 }
-const hz = 100; // USER_HZ on Linux
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 const direct = median(times[0]!);
 const rows = paths.map((p, i) => ({
@@ -126,13 +129,14 @@ const rows = paths.map((p, i) => ({
   addedMs: median(times[i]!) - direct,
   ratio: median(times[i]!) / direct,
   // The gateway's two paths share a process: its CPU is per request of either.
-  cpuUsPerRequest: p.name === 'direct' ? undefined : ((ticks(p.pid) - before[i]!) * (1e6 / hz)) / (p.pid === gw.pid ? 2 * ROUNDS : ROUNDS),
+  cpuUsPerRequest: p.name === 'direct' ? undefined : (cpuUs(p.pid) - before[i]!) / (p.pid === gw.pid ? 2 * ROUNDS : ROUNDS),
 }));
 console.log(`## One request at a time: upstream spends ${SPIN} ms of CPU, then sends ${KB} KiB (${ROUNDS} rounds, medians)\n`);
 console.log('| path | median ms | added ms | / direct | CPU µs/request |\n| --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(`| ${r.path} | ${r.medianMs.toFixed(2)} | ${r.addedMs.toFixed(2)} | ${r.ratio.toFixed(4)} | ${r.cpuUsPerRequest === undefined ? '' : Math.round(r.cpuUsPerRequest)} |`);
-const bareAdded = rows[1]!.addedMs;
-console.log(`\ngateway session path adds ${(rows[3]!.addedMs - bareAdded).toFixed(2)} ms over the bare Node proxy, the token path ${(rows[4]!.addedMs - bareAdded).toFixed(2)} ms`);
+const row = (name: string) => rows.find((r) => r.path === name)!;
+const bareAdded = row('bare Node proxy').addedMs;
+console.log(`\ngateway session path adds ${(row('netbox-gate session').addedMs - bareAdded).toFixed(2)} ms over the bare Node proxy, the token path ${(row('netbox-gate token').addedMs - bareAdded).toFixed(2)} ms; nginx adds ${row('nginx proxy').addedMs.toFixed(2)} ms over direct`);
 console.log(`written: ${writeResult('cold-path', { args: { rounds: ROUNDS, spinMs: SPIN, kb: KB }, rows }, args.out)}`);
 await idp.stop();
 process.exit(0);

@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startDemoIdp } from '../demo/idp.js';
-import { BARE_PROXY, cliPath, CookieClient, demoGatewayYaml, freePort, rssMiB, signInThroughDemoIdp, spawnOwned, startRedisServer, waitUntilOk, writeResult } from './support.js';
+import { BARE_PROXY, cliPath, CookieClient, demoGatewayYaml, freePort, rssMiB, signInThroughDemoIdp, spawnOwned, startNginxProxy, startRedisServer, waitUntilOk, which, writeResult } from './support.js';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
@@ -53,7 +53,6 @@ const ONLY_NETBOX = args.only === 'netbox';
 // 1.03; the bootstrap interval printed with each ratio says how well the rounds pin it down.
 const NETBOX_ROUNDS = { api: Number(args['netbox-rounds']), page: Math.ceil(Number(args['netbox-rounds']) / 2) };
 
-const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd} || ls /usr/sbin/${cmd} 2>/dev/null`], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
 const NGINX = which('nginx');
 const WRK = which('wrk');
 const O2P = process.env.OAUTH2_PROXY_BIN ?? `${process.env.NETBOX_GATE_BIN_DIR ?? '/var/cache/netbox-gate/bin'}/oauth2-proxy`;
@@ -564,10 +563,17 @@ async function netboxComparison() {
     const barePort = await freePort();
     const bare = spawnOwned(process.execPath, ['-e', BARE_PROXY, String(barePort), String(nbPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
     const bareUrl = `http://127.0.0.1:${barePort}`;
+    // And nginx as a plain reverse proxy: the cheapest hop this machine offers, so the ratios
+    // can be read as what a Node process on the way costs (bare proxy) against what any process
+    // costs (nginx).
+    const nginxProxyPort = await freePort();
+    const nginxProxy = startNginxProxy(NGINX, dir, nginxProxyPort, nbPort);
+    const nginxUrl = `http://127.0.0.1:${nginxProxyPort}`;
     const paths = [
       { name: 'gateway', base: gw.url, headers: (c: (typeof cases)[number]) => c.gw },
       { name: 'direct', base: nb.url, headers: (c: (typeof cases)[number]) => c.direct },
       { name: 'bare proxy', base: bareUrl, headers: (c: (typeof cases)[number]) => c.direct },
+      { name: 'nginx proxy', base: nginxUrl, headers: (c: (typeof cases)[number]) => c.direct },
     ] as const;
     const timeOne = async (url: string, headers: Record<string, string>) => {
       const t0 = performance.now();
@@ -577,6 +583,7 @@ async function netboxComparison() {
       return performance.now() - t0;
     };
     await waitUntilOk(`${bareUrl}/login/`);
+    await waitUntilOk(`${nginxUrl}/login/`);
     const out = [];
     for (const c of cases) {
       for (let i = 0; i < 5; i++) for (const p of paths) await timeOne(p.base + c.path, p.headers(c));
@@ -589,7 +596,7 @@ async function netboxComparison() {
           times[k]!.push(await timeOne(paths[k]!.base + c.path, paths[k]!.headers(c)));
         }
       }
-      const [g, d, b] = times as [number[], number[], number[]];
+      const [g, d, b, n] = times as [number[], number[], number[], number[]];
       const r2 = (x: number) => Math.round(x * 100) / 100;
       out.push({
         case: c.name,
@@ -602,17 +609,21 @@ async function netboxComparison() {
         bareProxyRatio: median(b) / median(d),
         bareProxyRatioCi95: medianRatioCi(b, d),
         gatewayOverBareProxy: median(g) / median(b),
-        samplesMs: { gateway: g.map(r2), direct: d.map(r2), bareProxy: b.map(r2) },
+        nginxMedianMs: median(n),
+        nginxRatio: median(n) / median(d),
+        nginxRatioCi95: medianRatioCi(n, d),
+        samplesMs: { gateway: g.map(r2), direct: d.map(r2), bareProxy: b.map(r2), nginx: n.map(r2) },
       });
     }
     bare.kill('SIGTERM');
+    nginxProxy.kill('SIGTERM');
     console.log(
-      `\n## Real NetBox [target: through the gateway within 2% of direct]\n\nRounds of one request per path, order rotating; medians; ratio of medians with a 95% bootstrap interval (rounds resampled).\n\n| request | rounds | via gateway ms | direct ms | bare Node proxy ms | gateway / direct | bare proxy / direct | gateway / bare proxy |\n| --- | --- | --- | --- | --- | --- | --- | --- |`,
+      `\n## Real NetBox [target: through the gateway within 2% of direct]\n\nRounds of one request per path, order rotating; medians; ratio of medians with a 95% bootstrap interval (rounds resampled).\n\n| request | rounds | via gateway ms | direct ms | bare Node proxy ms | gateway / direct | bare proxy / direct | nginx proxy / direct | gateway / bare proxy |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
     );
     const ci = (x: readonly [number, number]) => `(${f(x[0], 3)}–${f(x[1], 3)})`;
     for (const o of out)
       console.log(
-        `| ${o.case} | ${o.requests} | ${f(o.gatewayMedianMs, 1)} | ${f(o.directMedianMs, 1)} | ${f(o.bareProxyMedianMs, 1)} | ${f(o.ratio, 3)} ${ci(o.ratioCi95)} | ${f(o.bareProxyRatio, 3)} ${ci(o.bareProxyRatioCi95)} | ${f(o.gatewayOverBareProxy, 3)} |`,
+        `| ${o.case} | ${o.requests} | ${f(o.gatewayMedianMs, 1)} | ${f(o.directMedianMs, 1)} | ${f(o.bareProxyMedianMs, 1)} | ${f(o.ratio, 3)} ${ci(o.ratioCi95)} | ${f(o.bareProxyRatio, 3)} ${ci(o.bareProxyRatioCi95)} | ${f(o.nginxRatio, 3)} ${ci(o.nginxRatioCi95)} | ${f(o.gatewayOverBareProxy, 3)} |`,
       );
     gw.child.kill('SIGTERM');
     return out;

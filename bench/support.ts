@@ -1,8 +1,8 @@
 // What the benchmarks need around the product, kept apart from test/ (benchmarks are tooling,
 // not tests): a free port, the CLI's path, child processes that end with the benchmark, a
 // process's memory, and results written to bench/results/.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,6 +105,63 @@ export async function waitUntilOk(url: string, timeoutMs = 10_000): Promise<void
     if (Date.now() > deadline) throw new Error(`bench: ${url} did not answer within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A command's path (`command -v`, then /usr/sbin, where Debian puts nginx); '' when missing. */
+export function which(cmd: string): string {
+  return spawnSync('sh', ['-c', `command -v ${cmd} || ls /usr/sbin/${cmd} 2>/dev/null`], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
+}
+
+/**
+ * nginx (Debian) as a plain reverse proxy to `upstreamPort`, one worker, keep-alive to the
+ * upstream, no access log: the cheapest hop the machine offers, a reference beside the bare
+ * Node proxy, so a ratio over direct can be read as "what any process on the way costs here"
+ * against "what a Node process costs". Its files go under `dir`.
+ */
+export function startNginxProxy(nginx: string, dir: string, port: number, upstreamPort: number): ChildProcess {
+  const d = path.join(dir, `nginx-proxy-${port}`);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(
+    path.join(d, 'nginx.conf'),
+    `worker_processes 1;
+pid ${d}/nginx.pid;
+error_log ${d}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${d}/body;
+  proxy_temp_path ${d}/proxy;
+  fastcgi_temp_path ${d}/fastcgi;
+  uwsgi_temp_path ${d}/uwsgi;
+  scgi_temp_path ${d}/scgi;
+  upstream up { server 127.0.0.1:${upstreamPort}; keepalive 16; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+    }
+  }
+}
+`,
+  );
+  return spawnOwned(nginx, ['-c', path.join(d, 'nginx.conf'), '-p', d, '-g', 'daemon off; master_process off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** CPU time a process has used so far, all its threads, in µs: the schedstat file of each
+ * thread under /proc/<pid>/task counts nanoseconds, where /proc/<pid>/stat counts 10 ms ticks. */
+export function cpuUs(pid: number | undefined): number {
+  let ns = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return ns / 1000;
 }
 
 /** Resident memory of a process in MiB (Linux /proc), 0 when it is gone. */

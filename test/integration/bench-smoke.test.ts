@@ -46,11 +46,11 @@ describe('bench/compare.ts (npm run bench)', () => {
 });
 
 describe('bench/cold-path.ts', () => {
-  it('a short run: a row per path (direct, both bare proxies, the gateway signed in and with a token) and a result file', async (t) => {
+  it('a short run: a row per path (direct, nginx, both bare Node proxies, the gateway signed in and with a token) and a result file', async (t) => {
     const out = await tempDirFor(t, 'netbox-gate-bench-cold-');
     const r = spawnSync(process.execPath, [join(repoRoot(), 'build', 'bench', 'cold-path.js'), '--rounds', '3', '--spin', '2', '--kb', '4', '--out', out], { encoding: 'utf8', timeout: 90_000 });
     assert.equal(r.status, 0, `${r.stderr}\n${r.stdout}`);
-    for (const path of ['direct', 'bare Node proxy', 'bare proxy on undici', 'netbox-gate session', 'netbox-gate token']) {
+    for (const path of ['direct', 'nginx proxy', 'bare Node proxy', 'bare proxy on undici', 'netbox-gate session', 'netbox-gate token']) {
       assert.match(r.stdout, new RegExp(`^\\| ${path} \\| [\\d.]+ \\| -?[\\d.]+ \\| [\\d.]+ \\|`, 'm'), `a row for ${path}:\n${r.stdout}`);
     }
     const files = readdirSync(out);

@@ -488,8 +488,9 @@ console.log(`\nOne session's JSON, bytes by field: ${Object.entries(sessionField
 // tail (p99 50 µs here against 18 µs alone, in the same run of 6 December).
 const N = smoke ? 500 : 5000;
 type PolicyRow = { identity: string; setLookup: { p50: number; p99: number }; decide: { p50: number; p99: number } };
+type CpuLoop = { iterations: number; p50: number; p99: number };
 const policyOut = (await run(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'policy.js'), '--n', String(N)])).stdout.trim().split('\n');
-const policyRows = (JSON.parse(policyOut.at(-1)!) as { rows: PolicyRow[] }).rows;
+const { rows: policyRows, cpuLoop } = JSON.parse(policyOut.at(-1)!) as { rows: PolicyRow[]; cpuLoop: CpuLoop };
 const policyRow = (identity: string) => policyRows.find((r) => r.identity === identity)!;
 // "same" (one identity decided again and again) is the target's figure, as before; "fresh" is a
 // new identity with new strings each time (a real sign-in), with a plain Set lookup of the same
@@ -501,9 +502,11 @@ const policyResult = {
   p50us: policyRow('same').decide.p50,
   p99us: policyRow('same').decide.p99,
   rows: policyRows,
+  cpuLoop,
 };
 console.log(`\n## Policy decision [target: p99 <= 20 µs] (bench/policy.js in its own process)\n\n| identity | decisions | decide p50 / p99 µs | Set lookup of the groups p50 / p99 µs |\n| --- | --- | --- | --- |`);
 for (const r of policyRows) console.log(`| ${r.identity} | ${N} | ${f(r.decide.p50, 1)} / ${f(r.decide.p99, 1)} | ${f(r.setLookup.p50, 1)} / ${f(r.setLookup.p99, 1)} |`);
+console.log(`\nAn arithmetic loop with the 'same' decision's median, timed the same way (the machine's tail for work of that length): p50 ${f(cpuLoop.p50, 1)} / p99 ${f(cpuLoop.p99, 1)} µs.`);
 
 // ---- A real NetBox: sites list (100 per page) and the API list, through the gateway vs direct.
 let netbox: unknown = 'skipped (--no-netbox or --smoke)';

@@ -25,6 +25,7 @@ describe('bench/compare.ts (npm run bench)', () => {
     assert.match(r.stdout, /^\| memory \| \d+ \| live heap -?\d+, RSS -?\d+ /m);
     assert.match(r.stdout, /^\| redis \(encrypted\) \| \d+ \| used_memory -?\d+ /m);
     for (const identity of ['same', 'fresh', 'unseen']) assert.match(r.stdout, new RegExp(`^\\| ${identity} \\| \\d+ \\| [\\d.]+ / [\\d.]+ \\| [\\d.]+ / [\\d.]+ \\|$`, 'm'), `the policy row ${identity}`);
+    assert.match(r.stdout, /^An arithmetic loop with the 'same' decision's median, timed the same way \(the machine's tail for work of that length\): p50 [\d.]+ \/ p99 [\d.]+ µs\.$/m, 'the machine-tail baseline of the policy decision');
     const files = readdirSync(out);
     assert.equal(files.length, 1);
     assert.match(files[0]!, /^compare-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d+c-load\d+\.\d{2}\.json$/);

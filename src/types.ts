@@ -49,10 +49,10 @@ export interface TraceEntry {
 
 /**
  * Why a sign-in is refused. The policy gives the first three; `unsafe_username` is the gateway's
- * own refusal of a name that an HTTP header cannot carry to NetBox intact.
+ * own refusal of a name that an HTTP header cannot carry to NetBox intact;
+ * `deactivated_at_source`: the policy allows the user, but the identity provider deactivated the
+ * account through SCIM (the gateway refuses the sign-in rather than reactivate the NetBox user).
  */
-/** deactivated_at_source: the policy allows the user, but the identity provider deactivated the
- * account through SCIM (the gateway refuses the sign-in rather than reactivate the NetBox user). */
 export type DenyReason = 'denied_by_rule' | 'no_allow_rule' | 'no_username' | 'unsafe_username' | 'deactivated_at_source';
 
 export interface Decision {

@@ -30,7 +30,8 @@ Commands:
   check          validate a config file; prints every problem as path: message (file:line),
                  then notes ("note: ...") that do not fail the check; --netbox also asks NetBox
                  (netbox.api) which mapped groups it does not have
-  explain        show the policy decision for an identity: --source ID --claims FILE.json [--json]
+  explain        show the policy decision for an identity: --source ID --claims FILE.json [--json];
+                 with netbox.api and a redis store, also whether SCIM deactivated the user
   netbox-config  print the matching NetBox settings: [--format python|env]
   doctor         live checks of the sources, NetBox and certificates, one pass/warn/fail line
                  each; exits 1 on a failure: [--json] [--netbox-token T] [--netbox-private]
@@ -214,6 +215,7 @@ async function explain(values: { config?: string | undefined; source?: string | 
   } finally {
     await source.close();
   }
+  const scim = decision.allowed ? await scimForExplain(cfg, decision.username) : undefined;
   if (values.json) {
     const o: Record<string, unknown> = {
       allowed: decision.allowed,
@@ -226,6 +228,7 @@ async function explain(values: { config?: string | undefined; source?: string | 
     };
     if (decision.email) o.email = decision.email;
     if (decision.reason) o.reason = decision.reason;
+    if (scim) o.scim = scim;
     out(JSON.stringify(o, null, 2));
     return 0;
   }
@@ -234,6 +237,19 @@ async function explain(values: { config?: string | undefined; source?: string | 
     `user:          ${decision.username || '(none)'}`,
     `decision:      ${decision.allowed ? 'ALLOWED' : `DENIED: ${decision.reason}`}`,
   ];
+  if (scim) {
+    lines.push(
+      `scim:          ${
+        scim.status === 'inactive'
+          ? 'INACTIVE: the identity provider deactivated this account, so the sign-in is refused whatever the policy decides (deactivated_at_source)'
+          : scim.status === 'not_checked'
+            ? `not checked: ${scim.why}`
+            : scim.status === 'active'
+              ? 'active'
+              : 'not provisioned through SCIM'
+      }`,
+    );
+  }
   if (decision.allowed) {
     lines.push(`netbox groups: ${decision.groups.length ? decision.groups.join(', ') : '(none)'}`, `superuser:     ${decision.superuser ? 'yes' : 'no'}`);
   }
@@ -245,6 +261,32 @@ async function explain(values: { config?: string | undefined; source?: string | 
   }
   out(lines.join('\n'));
   return 0;
+}
+
+/**
+ * What SCIM says of the user, beside the policy's decision: the gateway refuses the sign-in of a
+ * user the identity provider deactivated through SCIM, whatever the policy allows
+ * (lifecycle/gateway.ts, signedIn), and only the store can say which users those are. Checked
+ * as the gateway checks it (netbox.api set); undefined when there is nothing to say.
+ */
+type ScimSeen = { status: 'active' | 'inactive' | 'unknown' } | { status: 'not_checked'; why: string };
+async function scimForExplain(cfg: GateConfig, username: string): Promise<ScimSeen | undefined> {
+  if (!cfg.netbox.api || username === '') return undefined;
+  if (cfg.sessions.store.type !== 'redis') {
+    return cfg.scim.enabled ? { status: 'not_checked', why: 'sessions.store is "memory": the SCIM state lives inside the running gateway' } : undefined;
+  }
+  let store: Awaited<ReturnType<typeof openStore>> | undefined;
+  try {
+    const { scimUserStatus } = await import('../scim/state.js');
+    store = await openStore(cfg.sessions, silentLogger);
+    const status = await scimUserStatus(store, username);
+    // A gateway with SCIM off still refuses users SCIM deactivated before; others need no line.
+    return cfg.scim.enabled || status === 'inactive' ? { status } : undefined;
+  } catch (e) {
+    return { status: 'not_checked', why: (e as Error).message };
+  } finally {
+    await store?.close().catch(() => undefined);
+  }
 }
 
 /** The audit line of an administrator's action, as JSON on stderr (the command's stdout stays for people). */

@@ -87,12 +87,18 @@ export function createRedisStore(o: RedisStoreOptions): KeyValueStore & { ready(
   // One warning per outage, one note when it is over: not a line per reconnect attempt.
   let closing = false;
   let down = false;
+  /** Why the connection is down, for the errors of the commands refused meanwhile. */
+  let downWhy = '';
   const lost = (why: string) => {
     if (down) return;
+    downWhy = why;
     down = true;
     o.logger.warn({ store: where, err: why }, 'session store unavailable; requests that need it answer 503 until it is back');
   };
-  client.on('error', (err: Error) => lost(err.message));
+  client.on('error', (err: Error) => {
+    lost(err.message);
+    downWhy = err.message; // the latest error says more than "connection closed"
+  });
   client.on('close', () => {
     if (!closing) lost('connection closed');
   });
@@ -108,7 +114,10 @@ export function createRedisStore(o: RedisStoreOptions): KeyValueStore & { ready(
     try {
       return await fn();
     } catch (err) {
-      throw new GateError('ERR_STORE_UNAVAILABLE', `the session store (${where}) failed on ${op}: ${(err as Error).message}`, { cause: err, detail: { store: where } });
+      // Not connected, ioredis refuses the command with its own words ("Stream isn't writeable
+      // and enableOfflineQueue options is false"); the reason the connection is down says more.
+      const why = client.status === 'ready' ? (err as Error).message : `not connected${downWhy ? ` (${downWhy})` : ''}`;
+      throw new GateError('ERR_STORE_UNAVAILABLE', `the session store (${where}) failed on ${op}: ${why}`, { cause: err, detail: { store: where } });
     }
   };
   const parse = <T>(raw: string | null): T | undefined => (raw === null ? undefined : (JSON.parse(raw) as T));

@@ -3,7 +3,7 @@
 // out) and ends the NetBox session it held. Never prints tokens or cookie values.
 import type { GateConfig } from '../config/load.js';
 import { GateError } from '../errors.js';
-import { SESSION_KEY_PREFIX, sessionKeyOfHash, userSessionsIndex, type GateSession } from '../gateway/sessions.js';
+import { SESSION_KEY_PREFIX, sessionInfo, sessionKeyOfHash, userSessionsIndex, type GateSession } from '../gateway/sessions.js';
 import { endNetboxSession } from '../netbox/session.js';
 import { createProxyTarget } from '../netbox/target.js';
 import { createSource } from '../sources/factory.js';
@@ -158,8 +158,7 @@ async function revokeSessions(cfg: GateConfig, store: KeyValueStore, found: Foun
       if (f.s.netboxSession) await endNetboxSession(target, nb, f.s.netboxSession, logger);
       const src = sourceOf(f.s.sourceId);
       if (src?.onSessionEnd) {
-        const info = { sessionId: f.s.logId ?? f.hash.slice(0, 16), identity: f.s.identity, state: f.s.sourceState, startedAt: f.s.createdAt, clientIp: f.s.clientIp };
-        await src.onSessionEnd(info, 'revoked').catch((err: unknown) => logger.warn({ err: (err as Error).message, source: f.s.sourceId }, 'session end hook failed'));
+        await src.onSessionEnd(sessionInfo(f.s, f.s.logId ?? f.hash.slice(0, 16)), 'revoked').catch((err: unknown) => logger.warn({ err: (err as Error).message, source: f.s.sourceId }, 'session end hook failed'));
       }
       done.push(summarise(cfg, f.hash, f.s));
     }

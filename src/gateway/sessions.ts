@@ -4,12 +4,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { isGateError } from '../errors.js';
 import { endNetboxSession } from '../netbox/session.js';
 import { decisionFingerprint } from '../policy/evaluate.js';
-import type { SessionEndCause, SignInResult, Source, SourceState } from '../sources/source.js';
+import type { SessionEndCause, SessionInfo, SignInResult, Source, SourceState } from '../sources/source.js';
 import type { GatewayLifecycle } from '../lifecycle/gateway.js';
 import { ASK, type KeyValueStore } from '../store/store.js';
 import type { Decision, Identity, Logger } from '../types.js';
 import { admit } from './admission.js';
 import type { Runtime } from './runtime.js';
+
+/** What a source's session-end hook is told of a session; `sessionId` is the id in the logs. */
+export function sessionInfo(s: GateSession, sessionId: string = s.logId): SessionInfo {
+  return { sessionId, identity: s.identity, state: s.sourceState, startedAt: s.createdAt, clientIp: s.clientIp };
+}
 
 /** GateSession.policyVersion of a session whose identity changed: decide again, as a refresh. */
 const REDECIDE = '';
@@ -142,7 +147,7 @@ export function createSessionManager(deps: { store: KeyValueStore; logger: Logge
     logger.info({ audit: 'session_end', source: s.sourceId, user: s.identity.username, session: s.logId, cause }, `session ended (${cause})`);
     if (src?.onSessionEnd) {
       src
-        .onSessionEnd({ sessionId: s.logId, identity: s.identity, state: s.sourceState, startedAt: s.createdAt, clientIp: s.clientIp }, cause)
+        .onSessionEnd(sessionInfo(s), cause)
         .catch((err: unknown) => logger.warn({ err: (err as Error).message, source: s.sourceId }, 'session end hook failed'));
     }
   };
